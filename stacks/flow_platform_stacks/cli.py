@@ -1,0 +1,46 @@
+"""``flow-platform``: render a stack offline (no cloud account, cluster or Pulumi CLI needed)."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import ConfigError
+from .render import StackFiles, evaluate, write
+
+EXIT_CONFIG = 2
+
+
+def _render(args: argparse.Namespace) -> int:
+    files = StackFiles.locate(args.stack, args.project_dir)
+    registrations = evaluate(files)
+    out = args.out or files.project_file.parent / "build" / files.stack
+    summary = write(registrations, out)
+    print(f"stack '{files.stack}': {len(registrations)} resources rendered to {out}")
+    for group, kinds in summary.items():
+        counts = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))
+        print(f"  {group}: {counts}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="flow-platform", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    render = sub.add_parser("render", help="run the stack under Pulumi's mock runtime and write its objects")
+    render.add_argument("stack", help="stack name (dev, tst, uat, prd) or a path to a Pulumi.<stack>.yaml")
+    render.add_argument("--out", type=Path, default=None, help="output directory (default build/<stack>/)")
+    render.add_argument("--project-dir", type=Path, default=None, help="directory holding Pulumi.yaml")
+    render.set_defaults(handler=_render)
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    except FileNotFoundError as error:
+        print(f"flow-platform: {error}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

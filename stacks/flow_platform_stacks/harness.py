@@ -1,0 +1,252 @@
+"""Run the real stack program under Pulumi's mock runtime and record every registration.
+
+The recording monitor sees the whole ``RegisterResource`` request, so resource options the
+engine would receive (protect, retain_on_delete, depends_on, ignore_changes, aliases) are
+recorded as well as inputs. Values only the cloud can compute, and secrets, become marked
+placeholders: ``<computed:NAME.FIELD>`` and ``[secret]``; never real-looking values.
+"""
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+
+from . import PROJECT
+from .errors import SECRET_MASK
+
+COMPUTED = "<computed:{name}.{field}>"
+_SIG = rpc._special_sig_key
+_SECRET_SIG = rpc._special_secret_sig
+_RESOURCE_SIG = rpc._special_resource_sig
+_OUTPUT_SIG = rpc._special_output_value_sig
+_ASSET_SIGS = {rpc._special_asset_sig: "[asset]", rpc._special_archive_sig: "[archive]"}
+
+
+def computed(name: str, field_name: str) -> str:
+    return COMPUTED.format(name=name, field=field_name)
+
+
+@dataclass
+class Registration:
+    """One resource as the engine would have received it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    provider: str | None
+    inputs: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "custom": self.custom,
+            "parent": self.parent,
+            "provider": self.provider,
+            "inputs": self.inputs,
+            "options": self.options,
+        }
+
+
+def _plain(value: Any) -> Any:
+    """Wire value -> plain JSON data with placeholders for secrets, unknowns and references."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET_SIG:
+            return SECRET_MASK
+        if sig == _RESOURCE_SIG:
+            return value.get("urn")
+        if sig == _OUTPUT_SIG:
+            return SECRET_MASK if value.get("secret") else _plain(value.get("value", "[computed]"))
+        if sig in _ASSET_SIGS:
+            return _ASSET_SIGS[sig]
+        # null inputs are absent inputs, as the SDK's own deserializer treats them
+        return {k: _plain(v) for k, v in sorted(value.items()) if v is not None}
+    if value == rpc.UNKNOWN:
+        return "[computed]"
+    return value
+
+
+def _urn_of_ref(ref: str) -> str | None:
+    """Provider references are ``<urn>::<id>``; keep the URN (ids are computed)."""
+    return ref.rsplit("::", 1)[0] if ref else None
+
+
+class FlowMocks(pulumi_mocks.Mocks):
+    """Echo inputs back as state, filling what the cloud or API server would compute."""
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ.startswith("kubernetes:") and not args.typ.startswith("pulumi:"):
+            metadata = dict(state.get("metadata") or {})
+            metadata.setdefault("name", args.name)
+            state["metadata"] = metadata
+        if args.typ.startswith("aws:"):
+            state.setdefault("arn", computed(args.name, "arn"))
+        return computed(args.name, "id"), state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that keeps the full RegisterResource request of every resource."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine forms them: the root stack is not part of a child's type chain."""
+        if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
+            parent = ""
+        return str(super().make_urn(parent, type_, name))
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(_registration(response.urn, request))
+        return response
+
+
+def _registration(urn: str, request: Any) -> Registration:
+    inputs = _plain(json_format.MessageToDict(request.object))
+    options: dict[str, Any] = {
+        "protect": bool(request.protect) if request.HasField("protect") else False,
+        "retain_on_delete": bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
+        "depends_on": sorted(request.dependencies),
+        "ignore_changes": sorted(request.ignoreChanges),
+        "replace_on_changes": sorted(request.replaceOnChanges),
+        "delete_before_replace": bool(request.deleteBeforeReplace),
+        "additional_secret_outputs": sorted(request.additionalSecretOutputs),
+        "aliases": sorted(json_format.MessageToJson(a, sort_keys=True, indent=None) for a in request.aliases)
+        + sorted(request.aliasURNs),
+    }
+    if request.deletedWith:
+        options["deleted_with"] = request.deletedWith
+    if request.importId:
+        options["import"] = request.importId
+    if request.version:
+        options["version"] = request.version
+    return Registration(
+        urn=urn,
+        type=request.type,
+        name=request.name,
+        custom=bool(request.custom),
+        parent=request.parent or None,
+        provider=_urn_of_ref(request.provider),
+        inputs=inputs,
+        options=options,
+    )
+
+
+# --- stack files ---------------------------------------------------------------------------
+
+
+def _strip_secure(value: Any) -> tuple[Any, bool]:
+    """Replace ``{secure: ...}`` ciphertexts (undecryptable offline) with a marked placeholder."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_MASK, True
+        secret = False
+        out = {}
+        for k, v in value.items():
+            out[k], s = _strip_secure(v)
+            secret = secret or s
+        return out, secret
+    if isinstance(value, list):
+        items = [_strip_secure(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def _config_text(value: Any) -> str:
+    """Encode a stack-file value the way the Pulumi CLI hands it to the program."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def project_defaults(project_file: Path) -> dict[str, Any]:
+    """Defaults declared in Pulumi.yaml's ``config:`` block, as the CLI applies them."""
+    doc = yaml.safe_load(project_file.read_text()) or {}
+    defaults: dict[str, Any] = {}
+    for key, decl in (doc.get("config") or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if isinstance(decl, dict) and "default" in decl:
+            defaults[full] = decl["default"]
+    return defaults
+
+
+def read_stack_file(stack_file: Path, project_file: Path | None = None) -> tuple[dict[str, str], list[str]]:
+    """A stack file's config as the engine passes it: full keys -> text, plus the secret keys."""
+    doc = yaml.safe_load(stack_file.read_text()) or {}
+    values: dict[str, Any] = project_defaults(project_file) if project_file else {}
+    for key, value in (doc.get("config") or {}).items():
+        values[key if ":" in key else f"{PROJECT}:{key}"] = value
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in sorted(values.items()):
+        plain, secret = _strip_secure(value)
+        config[key] = _config_text(plain)
+        if secret:
+            secret_keys.append(key)
+    return config, secret_keys
+
+
+@contextlib.contextmanager
+def _isolated_environment() -> Iterator[None]:
+    """Hide a caller's PULUMI_CONFIG* variables so only the given config is seen."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("PULUMI_CONFIG")}
+    for key in saved:
+        del os.environ[key]
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def run_program(
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: list[str],
+    program: Callable[[], None] | None = None,
+) -> list[Registration]:
+    """Run ``program`` (default: the stack program) under mocks; return what it registered.
+
+    Raises :class:`~flow_platform_stacks.errors.ConfigError` unchanged, before registration.
+    """
+    if program is None:
+        from .program import build
+        from .loader import load
+
+        def program() -> None:
+            build(load(stack))
+
+    mocks = FlowMocks()
+    monitor = RecordingMonitor(mocks)
+    with _isolated_environment():
+        settings.ROOT.set(None)
+        pulumi.runtime.set_all_config(dict(config), list(secret_keys))
+        pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.test(program)()
+    return sorted(monitor.registrations, key=lambda r: r.urn)

@@ -1,0 +1,87 @@
+"""Read the ``flow-platform:`` config through ``pulumi.Config`` and validate it in one go."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from . import PROJECT
+from .config import StackConfig
+from .errors import ConfigError, Problem, problems_from_validation
+
+
+def _config_keys() -> list[str]:
+    """Every ``flow-platform:`` key the engine passed in (explicit map or PULUMI_CONFIG env)."""
+    keys = set(runtime_config.get_config_env()) | set(runtime_config.CONFIG.get())
+    prefix = f"{PROJECT}:"
+    return sorted(k[len(prefix) :] for k in keys if k.startswith(prefix) and ":" not in k[len(prefix) :])
+
+
+def _decode(text: str) -> Any:
+    """Structured values arrive as JSON text; scalars stay strings for pydantic's lax coercion."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        return json.loads(text)
+    return text
+
+
+def raw_config() -> tuple[dict[str, Any], set[str]]:
+    """The stack's project config as plain data, and the top-level keys that are secrets."""
+    config = pulumi.Config(PROJECT)
+    raw: dict[str, Any] = {}
+    secret_keys: set[str] = set()
+    for key in _config_keys():
+        text = config.get(key)
+        if text is None:
+            continue
+        raw[key] = _decode(text)
+        if runtime_config.is_config_secret(f"{PROJECT}:{key}"):
+            secret_keys.add(key)
+    return raw, secret_keys
+
+
+def _secret_paths(model: BaseModel, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        here = (*path, info.alias or name)
+        if isinstance(value, SecretStr):
+            yield here
+        elif isinstance(value, BaseModel):
+            yield from _secret_paths(value, here)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(v, BaseModel):
+                    yield from _secret_paths(v, (*here, k))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                if isinstance(v, BaseModel):
+                    yield from _secret_paths(v, (*here, i))
+
+
+def validate(stack: str, raw: dict[str, Any], secret_keys: set[str]) -> StackConfig:
+    """Validate raw config; every problem at once, as a :class:`ConfigError`."""
+    try:
+        parsed = StackConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(stack, problems_from_validation(error, StackConfig, secret_keys)) from None
+    leaks = [
+        Problem(
+            path,
+            "is a secret but is stored in plain text: set it with "
+            f"`pulumi config set --secret --path '{'.'.join(str(p) for p in path)}'`",
+        )
+        for path in _secret_paths(parsed)
+        if path[0] not in secret_keys
+    ]
+    if leaks:
+        raise ConfigError(stack, leaks)
+    return parsed
+
+
+def load(stack: str | None = None) -> StackConfig:
+    """The current stack's validated config (raises :class:`ConfigError`)."""
+    raw, secret_keys = raw_config()
+    return validate(stack or pulumi.get_stack(), raw, secret_keys)

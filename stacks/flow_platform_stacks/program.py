@@ -1,0 +1,66 @@
+"""The stack program: validate config, build the providers, compose the components."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+from flow_platform.k8s import NamespaceGuardrails
+
+from .config import StackConfig
+from .errors import ConfigError
+from .loader import load
+
+
+def kubernetes_provider(cfg: StackConfig) -> k8s.Provider:
+    """The one Kubernetes provider of the stack; components get it through ``providers=``."""
+    kube = cfg.kubernetes
+    kubeconfig = (
+        pulumi.Output.secret(kube.kubeconfig.get_secret_value()) if kube.kubeconfig is not None else None
+    )
+    return k8s.Provider(
+        "k8s",
+        context=kube.context,
+        kubeconfig=kubeconfig,
+        enable_server_side_apply=True,
+        # Never fall back to a default namespace: every object names its own.
+        namespace=None,
+    )
+
+
+def build(cfg: StackConfig) -> None:
+    """Register every resource of the stack; ``cfg`` is already validated."""
+    provider = kubernetes_provider(cfg)
+    opts = pulumi.ResourceOptions(providers=[provider])
+    namespaces: dict[str, pulumi.Output[str]] = {}
+    for system in cfg.enabled_systems():
+        block = cfg.system(system)
+        assert block is not None
+        namespace = cfg.namespace_of(system)
+        assert namespace is not None
+        guardrails = NamespaceGuardrails(
+            system,
+            {
+                "namespace": namespace,
+                "env": cfg.environment,
+                "system": system,
+                "pod_security": "restricted",
+                "pod_security_version": cfg.kubernetes.pod_security_version,
+                "default_request": block.limits.default_request.as_dict(),
+                "default_limit": block.limits.default_limit.as_dict(),
+                "max_limit": block.limits.max.as_dict(),
+                "quota": block.quota.hard(),
+                "protect": cfg.protect,
+            },
+            opts,
+        )
+        namespaces[system] = guardrails.namespace_name
+    pulumi.export("environment", cfg.environment)
+    pulumi.export("namespaces", namespaces)
+
+
+def main() -> None:
+    """Entry point for ``pulumi up``: a config error stops the run before anything is registered."""
+    try:
+        cfg = load()
+    except ConfigError as error:
+        # RunError is printed without a Python traceback by the Pulumi language host.
+        raise pulumi.RunError(str(error)) from None
+    build(cfg)
