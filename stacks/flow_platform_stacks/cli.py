@@ -1,6 +1,8 @@
 """``flow-platform``: render a stack offline (no cloud account, cluster or Pulumi CLI needed)."""
 
 import argparse
+import asyncio
+import contextlib
 import sys
 from pathlib import Path
 
@@ -39,7 +41,17 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"flow-platform: {error}", file=sys.stderr)
         return 1
+    finally:
+        _close_event_loop()
     return code
+
+
+def _close_event_loop() -> None:
+    """Close the loop Pulumi's runtime left open, so interpreter shutdown stays quiet."""
+    with contextlib.suppress(RuntimeError):
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        if not loop.is_running():
+            loop.close()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
+from pulumi.runtime.stack import Stack
 
 from . import PROJECT
 from .errors import SECRET_MASK
@@ -112,12 +113,24 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.outputs: dict[str, dict[str, Any]] = {}
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """URNs as the engine forms them: the root stack is not part of a child's type chain."""
         if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
             parent = ""
         return str(super().make_urn(parent, type_, name))
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        self.outputs[request.urn] = _plain(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+    def stack_outputs(self) -> dict[str, Any]:
+        """What ``pulumi.export`` published: the root stack's registered outputs."""
+        for urn, outputs in self.outputs.items():
+            if urn.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
+                return outputs
+        return {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
@@ -230,23 +243,30 @@ def run_program(
     config: Mapping[str, str],
     secret_keys: list[str],
     program: Callable[[], None] | None = None,
+    monitor: RecordingMonitor | None = None,
 ) -> list[Registration]:
     """Run ``program`` (default: the stack program) under mocks; return what it registered.
 
-    Raises :class:`~flow_platform_stacks.errors.ConfigError` unchanged, before registration.
+    Raises :class:`~flow_platform_stacks.errors.ConfigError` unchanged, before registration; pass
+    your own ``monitor`` to see what (if anything) was registered when it raises.
     """
     if program is None:
-        from .program import build
-        from .loader import load
 
         def program() -> None:
+            # Imported here, after set_mocks, as Pulumi's testing guide asks.
+            from .loader import load
+            from .program import build
+
             build(load(stack))
 
-    mocks = FlowMocks()
-    monitor = RecordingMonitor(mocks)
+    monitor = monitor or RecordingMonitor(FlowMocks())
+    mocks = monitor.mocks
     with _isolated_environment():
         settings.ROOT.set(None)
         pulumi.runtime.set_all_config(dict(config), list(secret_keys))
         pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-        pulumi.runtime.test(program)()
+        # set_mocks finishes its root stack at once, so exports would be lost; run the program in
+        # a fresh Stack that registers its outputs when the program returns, as `pulumi up` does.
+        settings.ROOT.set(None)
+        pulumi.runtime.test(lambda: Stack(program))()
     return sorted(monitor.registrations, key=lambda r: r.urn)
