@@ -6,6 +6,7 @@ recorded as well as inputs. Values only the cloud can compute, and secrets, beco
 placeholders: ``<computed:NAME.FIELD>`` and ``[secret]``; never real-looking values.
 """
 
+import asyncio
 import contextlib
 import json
 import os
@@ -238,6 +239,17 @@ def _isolated_environment() -> Iterator[None]:
         os.environ.update(saved)
 
 
+def _open_event_loop() -> None:
+    """Pulumi's runtime runs on the thread's current loop; replace it if a caller closed it."""
+    policy = asyncio.get_event_loop_policy()
+    try:
+        loop: asyncio.AbstractEventLoop | None = policy.get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        policy.set_event_loop(policy.new_event_loop())
+
+
 def run_program(
     stack: str,
     config: Mapping[str, str],
@@ -259,6 +271,7 @@ def run_program(
 
             build(load(stack))
 
+    _open_event_loop()
     monitor = monitor or RecordingMonitor(FlowMocks())
     mocks = monitor.mocks
     with _isolated_environment():

@@ -1,0 +1,80 @@
+"""Rendered objects pass the official Kubernetes 1.32 schemas strictly; Pulumi.yaml passes its own."""
+
+import json
+import re
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+from conftest import ROOT, SHARED, Stack
+
+K8S_VERSION = "1.32.0"
+
+
+def test_every_rendered_object_is_valid_kubernetes_1_32_in_strict_mode(env_stack: Stack) -> None:
+    objects = env_stack.objects()
+    assert objects, "the stack rendered no Kubernetes objects"
+    for obj in objects:
+        try:
+            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{obj['kind']}/{obj['metadata'].get('name')}: {error}")
+
+
+def test_strict_validation_really_rejects_unknown_fields() -> None:
+    # guards the test above: a typo'd field must fail, or the schema check proves nothing
+    bad = {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {"name": "x", "namespace": "y"},
+        "spec": {"limits": [{"type": "Container", "defaultRequests": {"cpu": "1"}}]},
+    }
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, K8S_VERSION, strict=True)
+
+
+def _project_schema() -> dict[str, Any]:
+    return json.loads((SHARED / "schemas" / "project.json").read_text())
+
+
+def test_pulumi_yaml_matches_the_official_project_schema() -> None:
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    jsonschema.validate(project, _project_schema(), cls=jsonschema.Draft202012Validator)
+    assert project["name"] == "flow-platform"
+    assert project["main"] == "stacks/"
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
+    assert (ROOT / "stacks" / "__main__.py").exists()
+
+
+def test_pulumi_yaml_config_follows_the_rules_the_cli_checks_by_hand() -> None:
+    """The schema leaves these to the CLI: array items, defaults matching types."""
+    config = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    python_types = {"string": str, "integer": int, "boolean": bool, "object": dict, "array": list}
+    for key, decl in config.items():
+        assert ":" not in key, f"{key}: keys of other namespaces may carry only a value"
+        assert decl.get("description"), f"{key} has no description"
+        if decl["type"] == "array":
+            assert "items" in decl
+        if "default" in decl:
+            assert isinstance(decl["default"], python_types[decl["type"]])
+
+
+def test_schema_check_rejects_a_broken_project_file() -> None:
+    broken = {"name": "flow-platform", "runtime": {"name": "python", "option": {}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, _project_schema(), cls=jsonschema.Draft202012Validator)
+
+
+def test_every_top_level_config_key_is_declared_in_pulumi_yaml() -> None:
+    from flow_platform_stacks.config import StackConfig
+
+    declared = set(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"])
+    modelled = {info.alias for info in StackConfig.model_fields.values()}
+    assert declared == modelled
+    for env in ("dev", "tst", "uat", "prd"):
+        keys = yaml.safe_load((ROOT / f"Pulumi.{env}.yaml").read_text())["config"]
+        for key in keys:
+            assert re.fullmatch(r"flow-platform:[a-z][A-Za-z]*", key), key
+            assert key.split(":")[1] in declared
