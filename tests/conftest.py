@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 import yaml
 from flow_platform_stacks.errors import ConfigError
-from flow_platform_stacks.harness import FlowMocks, RecordingMonitor, Registration, read_stack_file, run_program
+from flow_platform_stacks.harness import (
+    FlowMocks,
+    RecordingMonitor,
+    Registration,
+    read_stack_file,
+    run_program,
+)
 from flow_platform_stacks.render import StackFiles, kubernetes_objects
 
 ROOT = Path(__file__).resolve().parents[1]

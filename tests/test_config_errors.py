@@ -181,9 +181,10 @@ CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
     (
         "kubeconfig stored in plain text",
         "dev",
-        lambda c: (c["flow-platform:kubernetes"].pop("context"), c["flow-platform:kubernetes"].update(
-            kubeconfig="apiVersion: v1\nkind: Config\n"
-        )),
+        lambda c: (
+            c["flow-platform:kubernetes"].pop("context"),
+            c["flow-platform:kubernetes"].update(kubeconfig="apiVersion: v1\nkind: Config\n"),
+        ),
         ["flow-platform:kubernetes.kubeconfig", "stored in plain text", "pulumi config set --secret"],
     ),
 ]

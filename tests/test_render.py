@@ -82,10 +82,12 @@ def test_a_bad_key_in_a_copy_of_the_dev_file_exits_non_zero_with_the_clear_error
     copy = tmp_path / "Pulumi.mydev.yaml"
     shutil.copy(ROOT / "Pulumi.dev.yaml", copy)
     copy.write_text(copy.read_text().replace("podSecurityVersion:", "podSecurityVerison:"))
-    code, out, err = _render(str(copy), tmp_path / "out", capsys)
+    code, _out, err = _render(str(copy), tmp_path / "out", capsys)
     assert code == 2
     assert "invalid configuration for stack 'mydev'" in err
-    assert "flow-platform:kubernetes.podSecurityVerison: unknown key; did you mean 'podSecurityVersion'?" in err
+    assert (
+        "flow-platform:kubernetes.podSecurityVerison: unknown key; did you mean 'podSecurityVersion'?" in err
+    )
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists(), "nothing is written for a stack with bad config"
 

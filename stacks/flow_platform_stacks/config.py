@@ -11,7 +11,16 @@ from typing import Annotated, Any, Literal, Self
 
 from flow_platform.k8s import QUANTITY_HELP, Quantity, QuantityError
 from flow_platform.k8s.quantity import MIB
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from .errors import KeyProblem
@@ -135,12 +144,17 @@ class LimitsConfig(Strict):
             )
         if self.default_limit.memory > self.max.memory:
             raise KeyProblem(
-                ["defaultLimit", "memory"], f"{self.default_limit.memory} is above max.memory ({self.max.memory})"
+                ["defaultLimit", "memory"],
+                f"{self.default_limit.memory} is above max.memory ({self.max.memory})",
             )
         if self.default_request.cpu > self.max.cpu:
-            raise KeyProblem(["defaultRequest", "cpu"], f"{self.default_request.cpu} is above max.cpu ({self.max.cpu})")
+            raise KeyProblem(
+                ["defaultRequest", "cpu"], f"{self.default_request.cpu} is above max.cpu ({self.max.cpu})"
+            )
         if self.default_limit.cpu is not None and self.default_limit.cpu > self.max.cpu:
-            raise KeyProblem(["defaultLimit", "cpu"], f"{self.default_limit.cpu} is above max.cpu ({self.max.cpu})")
+            raise KeyProblem(
+                ["defaultLimit", "cpu"], f"{self.default_limit.cpu} is above max.cpu ({self.max.cpu})"
+            )
         return self
 
 

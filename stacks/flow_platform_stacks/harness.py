@@ -122,9 +122,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             parent = ""
         return str(super().make_urn(parent, type_, name))
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         self.outputs[request.urn] = _plain(json_format.MessageToDict(request.outputs))
-        return super().RegisterResourceOutputs(request)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
     def stack_outputs(self) -> dict[str, Any]:
         """What ``pulumi.export`` published: the root stack's registered outputs."""
@@ -133,8 +133,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 return outputs
         return {}
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.registrations.append(_registration(response.urn, request))
         return response
@@ -281,5 +281,5 @@ def run_program(
         # set_mocks finishes its root stack at once, so exports would be lost; run the program in
         # a fresh Stack that registers its outputs when the program returns, as `pulumi up` does.
         settings.ROOT.set(None)
-        pulumi.runtime.test(lambda: Stack(program))()
+        pulumi.runtime.test(lambda: Stack(program))()  # type: ignore[no-untyped-call]
     return sorted(monitor.registrations, key=lambda r: r.urn)

@@ -32,7 +32,9 @@ class StackFiles:
             stack_file = candidate
             parts = candidate.name.split(".")
             stack = parts[1] if len(parts) == 3 and parts[0] == "Pulumi" else candidate.stem
-            root = project_dir or _find_project_dir(candidate.resolve().parent) or _find_project_dir(Path.cwd())
+            root = (
+                project_dir or _find_project_dir(candidate.resolve().parent) or _find_project_dir(Path.cwd())
+            )
         else:
             root = project_dir or _find_project_dir(Path.cwd())
             if root is None:

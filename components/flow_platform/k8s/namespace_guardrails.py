@@ -1,7 +1,7 @@
 """One namespace with the guardrails every flow-platform namespace carries."""
 
 from collections.abc import Mapping
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -21,7 +21,7 @@ class NamespaceGuardrailsArgs(TypedDict, total=False):
     system: pulumi.Input[str]
     """The system the namespace hosts (partek, flink, hyperflow, ...), for labels and quotas."""
     pod_security: pulumi.Input[str]
-    """Pod Security Admission ``enforce`` level; anything but ``restricted`` needs ``pod_security_exception``."""
+    """Pod Security Admission ``enforce`` level; anything but ``restricted`` needs an exception."""
     pod_security_exception: pulumi.Input[str]
     """Why this namespace cannot be ``restricted``; recorded as an annotation for reviewers."""
     pod_security_version: pulumi.Input[str]
@@ -37,6 +37,11 @@ class NamespaceGuardrailsArgs(TypedDict, total=False):
     protect: bool
     """Protect the namespace from deletion (deleting it deletes every claim inside); a plain bool
     because resource options must be known when the resource is registered."""
+
+
+def _strings(mapping: Mapping[str, Any]) -> dict[str, str]:
+    """A resolved mapping of quantities; inputs inside it are plain values by the time apply runs."""
+    return {str(k): str(v) for k, v in mapping.items()}
 
 
 def _check_exception(level: str, reason: str | None) -> str:
@@ -69,9 +74,9 @@ class NamespaceGuardrails(pulumi.ComponentResource):
         env = pulumi.Output.from_input(args["env"])
         system = pulumi.Output.from_input(args["system"])
         reason = pulumi.Output.from_input(args.get("pod_security_exception") or "")
-        level = pulumi.Output.all(pulumi.Output.from_input(args.get("pod_security", "restricted")), reason).apply(
-            lambda lr: _check_exception(lr[0], lr[1])
-        )
+        level = pulumi.Output.all(
+            pulumi.Output.from_input(args.get("pod_security", "restricted")), reason
+        ).apply(lambda lr: _check_exception(lr[0], lr[1]))
         version = pulumi.Output.from_input(args.get("pod_security_version", "latest"))
         labels = pulumi.Output.all(env, system, level, version).apply(lambda v: namespace_labels(*v))
         annotations = reason.apply(
@@ -79,37 +84,49 @@ class NamespaceGuardrails(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self)
 
+        ns_metadata: k8s.meta.v1.ObjectMetaArgsDict = {
+            "name": args["namespace"],
+            "labels": labels,
+            "annotations": annotations,
+        }
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={"name": args["namespace"], "labels": labels, "annotations": annotations},
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.get("protect", False))),
+            metadata=ns_metadata,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(protect=args.get("protect", False))
+            ),
         )
         ns_name: pulumi.Output[str] = namespace.metadata.name
         member_labels = pulumi.Output.all(env, system).apply(
-            lambda v: {"deployment": v[0], "flow-platform/system": v[1], "app.kubernetes.io/managed-by": "pulumi"}
+            lambda v: {
+                "deployment": v[0],
+                "flow-platform/system": v[1],
+                "app.kubernetes.io/managed-by": "pulumi",
+            }
         )
 
+        def metadata(object_name: str) -> k8s.meta.v1.ObjectMetaArgsDict:
+            return {"name": object_name, "namespace": ns_name, "labels": member_labels}
+
+        # Specs are Kubernetes-shaped (camelCase) data from the pure builders; the SDK passes them through.
+        limit_spec: Any = pulumi.Output.all(
+            pulumi.Output.from_input(args["default_request"]),
+            pulumi.Output.from_input(args["default_limit"]),
+            pulumi.Output.from_input(args["max_limit"]),
+        ).apply(lambda v: limit_range_spec(_strings(v[0]), _strings(v[1]), _strings(v[2])))
+        quota_spec: Any = pulumi.Output.from_input(args["quota"]).apply(
+            lambda q: resource_quota_spec(_strings(q))
+        )
+        deny_spec: Any = default_deny_spec()
+
         k8s.core.v1.LimitRange(
-            f"{name}-limits",
-            metadata={"name": "default-limits", "namespace": ns_name, "labels": member_labels},
-            spec=pulumi.Output.all(
-                pulumi.Output.from_input(args["default_request"]),
-                pulumi.Output.from_input(args["default_limit"]),
-                pulumi.Output.from_input(args["max_limit"]),
-            ).apply(lambda v: limit_range_spec(dict(v[0]), dict(v[1]), dict(v[2]))),
-            opts=child,
+            f"{name}-limits", metadata=metadata("default-limits"), spec=limit_spec, opts=child
         )
         k8s.core.v1.ResourceQuota(
-            f"{name}-quota",
-            metadata={"name": "default-quota", "namespace": ns_name, "labels": member_labels},
-            spec=pulumi.Output.from_input(args["quota"]).apply(lambda q: resource_quota_spec(dict(q))),
-            opts=child,
+            f"{name}-quota", metadata=metadata("default-quota"), spec=quota_spec, opts=child
         )
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-default-deny",
-            metadata={"name": "default-deny", "namespace": ns_name, "labels": member_labels},
-            spec=default_deny_spec(),
-            opts=child,
+            f"{name}-default-deny", metadata=metadata("default-deny"), spec=deny_spec, opts=child
         )
 
         self.namespace_name = ns_name

@@ -98,9 +98,7 @@ def network_policy(
     opts: pulumi.ResourceOptions,
 ) -> k8s.networking.v1.NetworkPolicy:
     """Register one NetworkPolicy; thin on purpose, the decision is in ``spec``."""
-    return k8s.networking.v1.NetworkPolicy(
-        resource_name,
-        metadata={"name": policy_name, "namespace": namespace, "labels": labels},
-        spec=spec,
-        opts=opts,
-    )
+    metadata: k8s.meta.v1.ObjectMetaArgsDict = {"name": policy_name, "namespace": namespace, "labels": labels}
+    # the spec is Kubernetes-shaped (camelCase) data, which the SDK passes through unchanged
+    typed_spec: Any = spec
+    return k8s.networking.v1.NetworkPolicy(resource_name, metadata=metadata, spec=typed_spec, opts=opts)

@@ -25,7 +25,10 @@ _DECIMAL = {
 }
 _PATTERN = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$")
 
-QUANTITY_HELP = "a Kubernetes quantity: a number with an optional suffix m, k, M, G, T, Ki, Mi, Gi or Ti (e.g. 500m, 2, 16Gi)"
+QUANTITY_HELP = (
+    "a Kubernetes quantity: a number with an optional suffix m, k, M, G, T, Ki, Mi, Gi or Ti"
+    " (e.g. 500m, 2, 16Gi)"
+)
 
 MIB = 2**20
 GIB = 2**30
