@@ -40,17 +40,17 @@ def cidr_peer(cidr: str) -> dict[str, Any]:
     return {"ipBlock": {"cidr": cidr}}
 
 
-def dns_egress_spec(pod_selector: dict[str, str] | None = None) -> dict[str, Any]:
-    """Egress to the cluster DNS (kube-dns/CoreDNS pods in kube-system) on 53 UDP and TCP."""
+def _one_rule_spec(
+    direction: Literal["Ingress", "Egress"],
+    pod_selector: dict[str, str],
+    peers: list[dict[str, Any]],
+    port_list: list[dict[str, Any]],
+) -> dict[str, Any]:
+    peer_key = "from" if direction == "Ingress" else "to"
     return {
-        "podSelector": {"matchLabels": dict(sorted((pod_selector or {}).items()))},
-        "policyTypes": ["Egress"],
-        "egress": [
-            {
-                "to": [pod_peer(DNS_POD_LABELS, DNS_NAMESPACE)],
-                "ports": ports(53, protocol="UDP") + ports(53, protocol="TCP"),
-            }
-        ],
+        "podSelector": {"matchLabels": dict(sorted(pod_selector.items()))},
+        "policyTypes": [direction],
+        direction.lower(): [{peer_key: peers, "ports": port_list}],
     }
 
 
@@ -60,11 +60,7 @@ def egress_spec(
     port_list: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """Egress from the selected pods to ``peers`` on exactly ``port_list``."""
-    return {
-        "podSelector": {"matchLabels": dict(sorted(pod_selector.items()))},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": peers, "ports": port_list}],
-    }
+    return _one_rule_spec("Egress", pod_selector, peers, port_list)
 
 
 def ingress_spec(
@@ -73,11 +69,16 @@ def ingress_spec(
     port_list: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """Ingress to the selected pods from ``peers`` on exactly ``port_list``."""
-    return {
-        "podSelector": {"matchLabels": dict(sorted(pod_selector.items()))},
-        "policyTypes": ["Ingress"],
-        "ingress": [{"from": peers, "ports": port_list}],
-    }
+    return _one_rule_spec("Ingress", pod_selector, peers, port_list)
+
+
+def dns_egress_spec(pod_selector: dict[str, str] | None = None) -> dict[str, Any]:
+    """Egress to the cluster DNS (kube-dns/CoreDNS pods in kube-system) on 53 UDP and TCP."""
+    return egress_spec(
+        pod_selector or {},
+        [pod_peer(DNS_POD_LABELS, DNS_NAMESPACE)],
+        ports(53, protocol="UDP") + ports(53, protocol="TCP"),
+    )
 
 
 def api_server_egress_spec(pod_selector: dict[str, str], cidrs: list[str], port: int) -> dict[str, Any]:
