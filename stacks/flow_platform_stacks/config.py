@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Self
 
 from flow_platform.k8s import QUANTITY_HELP, Quantity, QuantityError
 from flow_platform.k8s.quantity import MIB
+from flow_platform.partek import SizingError, catalina_opts, flexlm_license_problems, license_address_problems
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -23,7 +24,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from .errors import KeyProblem
+from .errors import SECRET_MASK, KeyProblem
 
 Environment = Literal["dev", "tst", "uat", "prd"]
 SYSTEMS = ("partek", "flink", "hyperflow")
@@ -56,6 +57,11 @@ def _memory(value: Any) -> Quantity:
 
 Cpu = Annotated[Quantity, PlainValidator(_cpu), PlainSerializer(str)]
 Memory = Annotated[Quantity, PlainValidator(_memory), PlainSerializer(str)]
+Storage = Memory
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$"
+)
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 class Strict(BaseModel):
@@ -70,6 +76,17 @@ class Strict(BaseModel):
     )
 
 
+def _check_cidrs(value: list[str]) -> list[str]:
+    for i, cidr in enumerate(value):
+        try:
+            network = ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            raise KeyProblem([i], f"{cidr!r} is not a CIDR block such as 10.0.0.0/16") from None
+        if network.prefixlen == 0:
+            raise KeyProblem([i], f"{cidr!r} opens egress to everything: name the exact range")
+    return sorted(value)
+
+
 class ApiServer(Strict):
     """Where the Kubernetes API server is, for NetworkPolicy egress of workloads that call it."""
 
@@ -79,14 +96,7 @@ class ApiServer(Strict):
     @field_validator("cidrs")
     @classmethod
     def _cidrs(cls, value: list[str]) -> list[str]:
-        for i, cidr in enumerate(value):
-            try:
-                network = ipaddress.ip_network(cidr, strict=True)
-            except ValueError:
-                raise KeyProblem([i], f"{cidr!r} is not a CIDR block such as 10.0.0.0/16") from None
-            if network.prefixlen == 0:
-                raise KeyProblem([i], f"{cidr!r} opens egress to everything: name the API server's range")
-        return sorted(value)
+        return _check_cidrs(value)
 
 
 class KubernetesConfig(Strict):
@@ -219,6 +229,249 @@ class SystemConfig(Strict):
         return self
 
 
+class ImageConfig(Strict):
+    """An image pinned by tag (never ``latest``) or digest."""
+
+    repository: str = Field(pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+    tag: str
+    digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
+
+    @field_validator("tag")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        if not IMAGE_TAG.match(value):
+            raise ValueError("an image tag is letters, digits, '_', '.' and '-' (at most 128)")
+        if value == "latest":
+            raise ValueError("'latest' is not a version: pin the tag you tested (e.g. 23.0809.22)")
+        return value
+
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}" + (f"@{self.digest}" if self.digest else "")
+
+
+class Endpoint(Strict):
+    """A named external endpoint a workload may reach (egress NetworkPolicy)."""
+
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$")
+    cidrs: list[str] = Field(min_length=1)
+    ports: list[int] = Field(min_length=1)
+
+    @field_validator("cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        return _check_cidrs(value)
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value: list[int]) -> list[int]:
+        for i, port in enumerate(value):
+            if not 1 <= port <= 65535:
+                raise KeyProblem([i], f"port {port} is not between 1 and 65535")
+        return value
+
+
+LicenseMode = Literal["flexlm", "external", "file"]
+_LICENSE_FIELDS: dict[str, tuple[str, ...]] = {
+    "flexlm": ("text", "image", "storage_class"),
+    "external": ("server", "cidrs"),
+    "file": (),
+}
+
+
+class LicenseConfig(Strict):
+    """How the headnode is licensed: an in-cluster FlexLM server, an external one, or a file."""
+
+    mode: LicenseMode
+    text: SecretStr | None = None
+    """flexlm: the Partek.lic text, a secret (``pulumi config set --secret --path partek.license.text``)."""
+    image: ImageConfig | None = None
+    """flexlm: Partek's FlexLM server image."""
+    storage_class: str | None = None
+    """flexlm: StorageClass of the 10Gi license volume."""
+    namespace: str | None = None
+    """flexlm: the license server's own namespace (default ``partek-license-<env>``)."""
+    service_name: str = Field(default="flexlmserver", pattern=r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+    server: str | None = None
+    """external: ``@host`` or ``port@host``."""
+    cidrs: list[str] = Field(default_factory=list)
+    """external: the license server's addresses, for the headnode's egress rule."""
+
+    @field_validator("cidrs")
+    @classmethod
+    def _cidrs_ok(cls, value: list[str]) -> list[str]:
+        return _check_cidrs(value)
+
+    @model_validator(mode="after")
+    def _per_mode(self) -> Self:
+        for field in _LICENSE_FIELDS[self.mode]:
+            value = getattr(self, field)
+            if value is None or value == []:
+                alias = to_camel(field)
+                raise KeyProblem([alias], f"required when mode is {self.mode!r}")
+        for mode, fields in _LICENSE_FIELDS.items():
+            if mode == self.mode:
+                continue
+            for field in fields:
+                value = getattr(self, field)
+                if value is not None and value != []:
+                    raise KeyProblem([to_camel(field)], f"only applies to mode {mode!r}, not {self.mode!r}")
+        if self.mode == "external" and self.server is not None:
+            problems = license_address_problems(self.server)
+            if problems:
+                raise KeyProblem(["server"], "; ".join(problems))
+        if self.mode == "flexlm" and self.text is not None:
+            text = self.text.get_secret_value()
+            # encrypted values cannot be read offline (render); the real CLI passes the plain text
+            if text != SECRET_MASK:
+                problems = flexlm_license_problems(text)
+                if problems:
+                    raise KeyProblem(["text"], "; ".join(problems))
+        if self.namespace is not None and not DNS_LABEL.match(self.namespace):
+            raise KeyProblem(["namespace"], "a namespace is a DNS label: lowercase letters, digits and '-'")
+        return self
+
+
+class HeadnodeConfig(Strict):
+    """The Flow headnode's size and JVM mode."""
+
+    mode: Literal["single-node", "distributed"]
+    cpu: Cpu = Field(default_factory=lambda: Quantity.parse("8"))
+    memory: Memory = Field(default_factory=lambda: Quantity.parse("16Gi"))
+    memory_limit: Memory | None = None
+    worker_memory_mb: int = Field(default=1024, ge=256)
+    worker_cores: int = Field(default=2, ge=1)
+    extra_jvm_options: list[str] = Field(default_factory=list)
+    ca_certs: SecretStr | None = None
+    """Base64 Java truststore for LDAP over TLS (``base64 -w0 cacerts``), a secret."""
+    external_endpoints: list[Endpoint] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fits(self) -> Self:
+        if self.memory_limit is not None and self.memory_limit < self.memory:
+            raise KeyProblem(
+                ["memoryLimit"], f"{self.memory_limit} is below the request memory ({self.memory})"
+            )
+        try:
+            catalina_opts(
+                self.memory,
+                self.mode,
+                self.worker_memory_mb,
+                self.worker_cores,
+                truststore=self.ca_certs is not None,
+                extra=self.extra_jvm_options,
+            )
+        except SizingError as error:
+            key = "extraJvmOptions" if "extra JVM option" in str(error) else "memory"
+            raise KeyProblem([key], str(error)) from None
+        return self
+
+
+class HomeConfig(Strict):
+    """The ReadWriteMany /home/flow volume: an existing claim, or one created here."""
+
+    claim_name: str | None = None
+    storage_class: str | None = None
+    size: Storage = Field(default_factory=lambda: Quantity.parse("500Gi"))
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.claim_name is None) == (self.storage_class is None):
+            raise KeyProblem(
+                ["claimName"],
+                "set exactly one of claimName (an existing ReadWriteMany claim) or"
+                " storageClass (a ReadWriteMany class such as efs-sc, to create the claim)",
+            )
+        return self
+
+
+class IngressConfig(Strict):
+    """HTTPS access to the web UI."""
+
+    host: str
+    class_name: str = "nginx"
+    tls_secret: str | None = None
+    cluster_issuer: str | None = None
+    controller_namespace: str = "ingress-nginx"
+    controller_labels: dict[str, str] = Field(
+        default_factory=lambda: {"app.kubernetes.io/name": "ingress-nginx"}
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not HOSTNAME.match(value):
+            raise ValueError("a lowercase DNS host name such as flow.dev-devsvc.example.com")
+        return value
+
+    @model_validator(mode="after")
+    def _tls(self) -> Self:
+        if (self.tls_secret is None) == (self.cluster_issuer is None):
+            raise KeyProblem(
+                ["tlsSecret"], "set exactly one of tlsSecret or clusterIssuer: the UI is HTTPS only"
+            )
+        return self
+
+
+class WorkersConfig(Strict):
+    """Remote Flow workers."""
+
+    replicas: int = Field(ge=0, le=200)
+    cpu: Cpu
+    memory: Memory
+    memory_limit: Memory | None = None
+    command: list[str] | None = None
+    args: list[str] | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+class PartekConfig(SystemConfig):
+    """Partek Flow: image, license, headnode, /home/flow, ingress and workers."""
+
+    image: ImageConfig
+    license: LicenseConfig
+    headnode: HeadnodeConfig
+    home: HomeConfig
+    ingress: IngressConfig
+    workers: WorkersConfig | None = None
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Self:
+        head = self.headnode
+        if head.mode == "single-node" and self.workers is not None and self.workers.replicas > 0:
+            raise KeyProblem(
+                ["workers", "replicas"],
+                "single-node runs every job on the headnode: use 0 workers or headnode.mode distributed",
+            )
+        pods: list[tuple[list[str], Quantity, Quantity, int]] = [(["headnode"], head.cpu, head.memory, 1)]
+        if self.workers is not None:
+            pods.append((["workers"], self.workers.cpu, self.workers.memory, self.workers.replicas))
+        for path, cpu, memory, _ in pods:
+            if memory > self.limits.max.memory:
+                raise KeyProblem(
+                    [*path, "memory"], f"{memory} is above limits.max.memory ({self.limits.max.memory})"
+                )
+            if cpu > self.limits.max.cpu:
+                raise KeyProblem([*path, "cpu"], f"{cpu} is above limits.max.cpu ({self.limits.max.cpu})")
+        total_cpu = sum((cpu.value * n for _, cpu, _, n in pods), start=Quantity.parse("0").value)
+        total_memory = sum((memory.value * n for _, _, memory, n in pods), start=Quantity.parse("0").value)
+        if total_cpu > self.quota.requests_cpu.value:
+            raise KeyProblem(
+                ["quota", "requestsCpu"],
+                f"the headnode and workers request {total_cpu} CPUs,"
+                f" more than the quota's {self.quota.requests_cpu}",
+            )
+        if total_memory > self.quota.requests_memory.value:
+            raise KeyProblem(
+                ["quota", "requestsMemory"],
+                f"the headnode and workers request"
+                f" {total_memory / 2**30:.0f}Gi, more than the quota's {self.quota.requests_memory}",
+            )
+        return self
+
+    def license_namespace(self, env: str) -> str:
+        return self.license.namespace or f"partek-license-{env}"
+
+
 class StackConfig(Strict):
     """The whole ``flow-platform:`` namespace of one stack."""
 
@@ -226,7 +479,7 @@ class StackConfig(Strict):
     protect: bool = False
     """Protect stateful resources (namespaces, volumes, file systems, license storage); required in prd."""
     kubernetes: KubernetesConfig
-    partek: SystemConfig | None = None
+    partek: PartekConfig | None = None
     flink: SystemConfig | None = None
     hyperflow: SystemConfig | None = None
 

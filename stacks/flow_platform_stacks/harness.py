@@ -72,7 +72,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         sig = value.get(_SIG)
         if sig == _SECRET_SIG:
-            return SECRET_MASK
+            return _mask(_plain(value.get("value")))
         if sig == _RESOURCE_SIG:
             return value.get("urn")
         if sig == _OUTPUT_SIG:
@@ -84,6 +84,15 @@ def _plain(value: Any) -> Any:
     if value == rpc.UNKNOWN:
         return "[computed]"
     return value
+
+
+def _mask(value: Any) -> Any:
+    """Hide a secret's values but keep its shape (a Secret's keys are not secret; its values are)."""
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return SECRET_MASK
 
 
 def _urn_of_ref(ref: str) -> str | None:

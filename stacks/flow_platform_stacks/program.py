@@ -4,7 +4,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from flow_platform.k8s import NamespaceGuardrails
 
-from .config import StackConfig
+from . import partek
+from .config import PartekConfig, StackConfig
 from .errors import ConfigError
 from .loader import load
 
@@ -52,6 +53,9 @@ def build(cfg: StackConfig) -> None:
             opts,
         )
         namespaces[system] = guardrails.namespace_name
+        system_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails]))
+        if isinstance(block, PartekConfig):
+            pulumi.export("partek", partek.deploy(cfg, block, namespace, system_opts))
     pulumi.export("environment", cfg.environment)
     pulumi.export("namespaces", namespaces)
 

@@ -1,0 +1,40 @@
+"""Partek Flow: FlexLM license server, Flow headnode and elastic workers."""
+
+from .flexlm_server import FlexLMServer, FlexLMServerArgs
+from .flow_headnode import FlowHeadnode, FlowHeadnodeArgs
+from .flow_workers import FlowWorkers, FlowWorkersArgs
+from .licensing import (
+    LICENSE_FILE_PATH,
+    LMGRD_PORT,
+    VENDOR_PORT,
+    flexlm_license_problems,
+    license_address_problems,
+    service_license_address,
+)
+from .sizing import (
+    DISTRIBUTED,
+    SINGLE_NODE,
+    HeadnodeMode,
+    SizingError,
+    catalina_opts,
+)
+
+__all__ = [
+    "DISTRIBUTED",
+    "LICENSE_FILE_PATH",
+    "LMGRD_PORT",
+    "SINGLE_NODE",
+    "VENDOR_PORT",
+    "FlexLMServer",
+    "FlexLMServerArgs",
+    "FlowHeadnode",
+    "FlowHeadnodeArgs",
+    "FlowWorkers",
+    "FlowWorkersArgs",
+    "HeadnodeMode",
+    "SizingError",
+    "catalina_opts",
+    "flexlm_license_problems",
+    "license_address_problems",
+    "service_license_address",
+]

@@ -1,0 +1,192 @@
+"""The FlexLM license server Partek Flow checks its license against."""
+
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .. import PACKAGE
+from ..k8s.labels import standard_labels
+from ..k8s.network import dns_egress_spec, ingress_spec, network_policy, pod_peer, ports
+from ..k8s.resources import container_resources
+from ..k8s.security import restricted_container_security_context
+from ..k8s.storage import volume_claim
+from ..k8s.workload import deployment, service, service_port, tcp_probes
+from .licensing import LMGRD_PORT, VENDOR_PORT, service_license_address
+
+NAME = "flexlmserver"
+LICENSE_DIR = "/usr/local/flexlm/licenses"
+LICENSE_FILE = "Partek.lic"
+SYSTEM = "partek"
+
+
+class FlexLMServerArgs(TypedDict, total=False):
+    namespace: str
+    """The license server's own namespace (PSA ``privileged``: see the class docstring)."""
+    env: str
+    """Environment name; plain because it shapes labels and selectors."""
+    image: pulumi.Input[str]
+    """Partek's FlexLM image, pinned (e.g. a mirror of public.ecr.aws/partek-flow/kube-flexlm-server)."""
+    license: pulumi.Input[str]
+    """The Partek.lic text, as a Pulumi secret; installed onto the volume by an init container."""
+    storage_class: pulumi.Input[str]
+    """StorageClass of the 10Gi ReadWriteOnce license volume (flex.log grows there)."""
+    service_name: str
+    """Service name (default ``flexlmserver``); part of the license address."""
+    client_namespace: str
+    """Namespace of the Flow headnode, the only client allowed to reach the server."""
+    client_labels: dict[str, str]
+    """Pod labels of the Flow headnode."""
+    protect: bool
+    """Protect the license volume from deletion (prd)."""
+
+
+class FlexLMServer(pulumi.ComponentResource):
+    """One FlexLM server: a single-replica Recreate Deployment, its Service, volume and license.
+
+    Why the exception to ``restricted``: Partek's image creates a network interface carrying the
+    license's MAC address before starting lmgrd, which needs ``CAP_NET_ADMIN``. Kubernetes has no
+    ambient capabilities, so an added capability is only effective for UID 0; the container
+    therefore runs as root with *only* NET_ADMIN (everything else dropped, no privilege
+    escalation, seccomp RuntimeDefault, read-only root filesystem). Pod Security Admission's
+    ``baseline`` forbids NET_ADMIN, so this pod lives alone in a namespace whose ``enforce`` level
+    is ``privileged`` while ``warn`` and ``audit`` stay ``restricted``.
+    """
+
+    license_address: pulumi.Output[str]
+    """``27000@flexlmserver.<namespace>.svc``: the headnode's ``PARTEKLM_LICENSE_FILE``."""
+    service_name: pulumi.Output[str]
+    """The Service's name."""
+
+    def __init__(self, name: str, args: FlexLMServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{PACKAGE}:index:FlexLMServer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        namespace = args["namespace"]
+        env = args["env"]
+        service_name = args.get("service_name", NAME)
+        labels = standard_labels(NAME, env, SYSTEM, component="license-server")
+        selector = {"app.kubernetes.io/name": NAME, "deployment": env}
+
+        license_secret = k8s.core.v1.Secret(
+            f"{name}-license",
+            metadata={"name": "flexlm-license", "namespace": namespace, "labels": labels},
+            type="Opaque",
+            string_data={LICENSE_FILE: pulumi.Output.secret(args["license"])},
+            opts=child,
+        )
+        claim = volume_claim(
+            f"{name}-volume",
+            "flexlmserver-pvc",
+            namespace,
+            "10Gi",
+            args["storage_class"],
+            "ReadWriteOnce",
+            labels,
+            args.get("protect", False),
+            child,
+        )
+        pod_spec = flexlm_pod_spec(args["image"], "flexlm-license", "flexlmserver-pvc")
+        deployment(
+            f"{name}-deployment",
+            NAME,
+            namespace,
+            labels,
+            selector,
+            pod_spec,
+            replicas=1,
+            strategy="Recreate",
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[license_secret, claim])
+            ),
+        )
+        svc = service(
+            f"{name}-service",
+            service_name,
+            namespace,
+            labels,
+            selector,
+            [service_port("lmgrd", LMGRD_PORT), service_port("vendor", VENDOR_PORT)],
+            child,
+        )
+        client = pod_peer(args["client_labels"], args["client_namespace"])
+        network_policy(
+            f"{name}-allow-clients",
+            namespace,
+            "flexlmserver-allow-headnode",
+            ingress_spec(selector, [client], ports(LMGRD_PORT, VENDOR_PORT)),
+            labels,
+            child,
+        )
+        network_policy(
+            f"{name}-allow-dns", namespace, "flexlmserver-allow-dns", dns_egress_spec(selector), labels, child
+        )
+
+        self.service_name = svc.metadata.name
+        self.license_address = pulumi.Output.from_input(service_license_address(service_name, namespace))
+        self.register_outputs({"license_address": self.license_address, "service_name": self.service_name})
+
+
+def flexlm_pod_spec(image: pulumi.Input[str], secret_name: str, claim_name: str) -> dict[str, Any]:
+    """The license server pod: an init container installs the license, lmgrd runs with NET_ADMIN."""
+    root_only_net_admin = {
+        **restricted_container_security_context(add_capabilities=("NET_ADMIN",)),
+        # see FlexLMServer's docstring: added capabilities are effective only for UID 0
+        "runAsNonRoot": False,
+        "runAsUser": 0,
+        "runAsGroup": 0,
+    }
+    installer_context = {
+        **restricted_container_security_context(),
+        # writes into the root-owned license volume; no capabilities at all
+        "runAsNonRoot": False,
+        "runAsUser": 0,
+        "runAsGroup": 0,
+    }
+    mounts = [{"name": "licenses", "mountPath": LICENSE_DIR}]
+    return {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "initContainers": [
+            {
+                "name": "install-license",
+                "image": image,
+                "command": [
+                    "sh",
+                    "-c",
+                    f"cp /license-src/{LICENSE_FILE} {LICENSE_DIR}/{LICENSE_FILE}"
+                    f" && chmod 0444 {LICENSE_DIR}/{LICENSE_FILE}",
+                ],
+                "securityContext": installer_context,
+                "resources": container_resources("100m", "64Mi", "64Mi"),
+                "volumeMounts": [
+                    *mounts,
+                    {"name": "license-src", "mountPath": "/license-src", "readOnly": True},
+                ],
+            }
+        ],
+        "containers": [
+            {
+                "name": NAME,
+                "image": image,
+                "ports": [
+                    {"name": "lmgrd", "containerPort": LMGRD_PORT, "protocol": "TCP"},
+                    {"name": "vendor", "containerPort": VENDOR_PORT, "protocol": "TCP"},
+                ],
+                "resources": container_resources("100m", "128Mi", "256Mi", cpu_limit="1"),
+                "securityContext": root_only_net_admin,
+                **tcp_probes(LMGRD_PORT),
+                "volumeMounts": [
+                    *mounts,
+                    {"name": "tmp", "mountPath": "/tmp"},
+                    {"name": "var-tmp", "mountPath": "/var/tmp"},  # FlexLM lock files
+                ],
+            }
+        ],
+        "volumes": [
+            {"name": "licenses", "persistentVolumeClaim": {"claimName": claim_name}},
+            {"name": "license-src", "secret": {"secretName": secret_name, "defaultMode": 0o400}},
+            {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+            {"name": "var-tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+        ],
+    }

@@ -1,0 +1,312 @@
+"""The Partek Flow headnode: web UI, job dispatch to workers, license checks for executables."""
+
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .. import PACKAGE
+from ..k8s.labels import standard_labels
+from ..k8s.network import (
+    cidr_peer,
+    dns_egress_spec,
+    egress_spec,
+    ingress_spec,
+    network_policy,
+    pod_peer,
+    ports,
+)
+from ..k8s.resources import container_resources
+from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
+from ..k8s.workload import deployment, http_probes, service, service_port
+from .licensing import LMGRD_PORT, VENDOR_PORT
+from .sizing import TRUSTSTORE_PATH, HeadnodeMode, catalina_opts
+
+NAME = "flowheadnode"
+SYSTEM = "partek"
+HTTP_PORT = 8080
+AKKA_PORT = 2552
+LICENSING_PORT = 8443
+FLOW_UID = 1000
+"""The Flow image runs as, and needs /home/flow owned by, UID:GID 1000:1000."""
+WORKER_LABELS_NAME = "flowworker"
+
+
+class LicenseServerPeer(TypedDict):
+    namespace: str
+    """Namespace of the in-cluster FlexLM server."""
+    labels: dict[str, str]
+    """Its pod labels."""
+
+
+class ExternalEndpoint(TypedDict):
+    name: str
+    """What the endpoint is (used in the NetworkPolicy name)."""
+    cidrs: list[str]
+    """Its addresses."""
+    ports: list[int]
+    """Its TCP ports."""
+
+
+class FlowHeadnodeArgs(TypedDict, total=False):
+    namespace: str
+    """The Flow namespace."""
+    env: str
+    """Environment; plain because it shapes labels and selectors (``deployment: <env>``)."""
+    image: pulumi.Input[str]
+    """The Partek Flow image, pinned (the ECR mirror's copy where there is one)."""
+    license_address: pulumi.Input[str]
+    """``PARTEKLM_LICENSE_FILE``: ``port@host``, ``@host`` or the license file path."""
+    mode: HeadnodeMode
+    """``single-node`` (jobs run on the internal worker) or ``distributed`` (remote workers)."""
+    cpu: str
+    """CPU request (the seed starts at 8)."""
+    memory: str
+    """Memory request; sizes the JVM heap and the internal worker."""
+    memory_limit: str
+    """Memory limit (defaults to the request)."""
+    worker_memory_mb: int
+    """Distributed mode: the internal worker's memory cap (default 1024)."""
+    worker_cores: int
+    """Distributed mode: the internal worker's core cap (default 2)."""
+    extra_jvm_options: list[str]
+    """Passed through at the end of CATALINA_OPTS (never heap or worker sizing)."""
+    ca_certs: pulumi.Input[str]
+    """Base64 Java truststore for LDAP over TLS (secret); mounted as /etc/flowconfig/cacerts."""
+    home_claim: pulumi.Input[str]
+    """ReadWriteMany claim mounted at /home/flow, shared with the workers."""
+    ingress_host: str
+    """Public host name of the web UI."""
+    ingress_class: str
+    """IngressClass (default ``nginx``)."""
+    tls_secret: str
+    """TLS Secret for the host; or use ``cluster_issuer``."""
+    cluster_issuer: str
+    """cert-manager ClusterIssuer that issues the host's certificate."""
+    ingress_controller_namespace: str
+    """Namespace of the ingress controller allowed to reach port 8080."""
+    ingress_controller_labels: dict[str, str]
+    """Pod labels of the ingress controller."""
+    license_server: LicenseServerPeer
+    """The in-cluster FlexLM server to allow egress to (flexlm mode)."""
+    license_server_cidrs: list[str]
+    """Addresses of an external license server (external mode)."""
+    external_endpoints: list[ExternalEndpoint]
+    """Named external endpoints the headnode may reach (LDAP, genome downloads, ...)."""
+
+
+def headnode_env(
+    license_address: pulumi.Input[str], opts: str, extra: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The headnode's environment; ``PARTEK_COMMON_NO_TOTAL_LIMITS`` is always 1 (anything else
+    can hang Partek executables: limits are Kubernetes' job)."""
+    env: list[dict[str, Any]] = [
+        {"name": "PARTEKLM_LICENSE_FILE", "value": license_address},
+        {"name": "PARTEK_COMMON_NO_TOTAL_LIMITS", "value": "1"},
+        {"name": "CATALINA_OPTS", "value": opts},
+    ]
+    env.extend({"name": k, "value": v} for k, v in sorted((extra or {}).items()))
+    return env
+
+
+class FlowHeadnode(pulumi.ComponentResource):
+    """One headnode per environment: a Recreate Deployment (one writer on /home/flow), its
+    Service (80->8080 http, 2552 akka, 8443 licensing), an HTTPS-only Ingress, and the allow
+    rules for exactly its flows."""
+
+    service_name: pulumi.Output[str]
+    """The Service workers connect to (``flowheadnode``)."""
+    url: pulumi.Output[str]
+    """The web UI's address."""
+    catalina_opts: pulumi.Output[str]
+    """The computed JVM options, for review."""
+
+    def __init__(self, name: str, args: FlowHeadnodeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{PACKAGE}:index:FlowHeadnode", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        namespace = args["namespace"]
+        env = args["env"]
+        labels = standard_labels(NAME, env, SYSTEM, component="headnode")
+        selector = {"app.kubernetes.io/name": NAME, "deployment": env}
+        has_ca = args.get("ca_certs") is not None
+        jvm = catalina_opts(
+            args["memory"],
+            args["mode"],
+            args.get("worker_memory_mb", 1024),
+            args.get("worker_cores", 2),
+            truststore=has_ca,
+            extra=args.get("extra_jvm_options", []),
+        )
+
+        volumes: list[dict[str, Any]] = [
+            {"name": "home-flow", "persistentVolumeClaim": {"claimName": args["home_claim"]}}
+        ]
+        mounts: list[dict[str, Any]] = [{"name": "home-flow", "mountPath": "/home/flow"}]
+        depends: list[pulumi.Resource] = []
+        if has_ca:
+            flowconfig = k8s.core.v1.Secret(
+                f"{name}-flowconfig",
+                metadata={"name": "flowconfig", "namespace": namespace, "labels": labels},
+                type="Opaque",
+                data={"cacerts": pulumi.Output.secret(args["ca_certs"])},
+                opts=child,
+            )
+            depends.append(flowconfig)
+            volumes.append(
+                {"name": "flowconfig", "secret": {"secretName": "flowconfig", "defaultMode": 0o440}}
+            )
+            mounts.append(
+                {"name": "flowconfig", "mountPath": TRUSTSTORE_PATH.rsplit("/", 1)[0], "readOnly": True}
+            )
+
+        container = {
+            "name": NAME,
+            "image": args["image"],
+            "env": headnode_env(args["license_address"], jvm),
+            "ports": [
+                {"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"},
+                {"name": "akka", "containerPort": AKKA_PORT, "protocol": "TCP"},
+                {"name": "licensing", "containerPort": LICENSING_PORT, "protocol": "TCP"},
+            ],
+            "resources": container_resources(args["cpu"], args["memory"], args.get("memory_limit")),
+            # Tomcat unpacks and writes below its install directory: the root filesystem stays writable.
+            "securityContext": restricted_container_security_context(read_only_root_filesystem=False),
+            **http_probes("http", startup_seconds=900),
+            "volumeMounts": mounts,
+        }
+        pod_spec = {
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "securityContext": restricted_pod_security_context(FLOW_UID, FLOW_UID, fs_group=FLOW_UID),
+            "terminationGracePeriodSeconds": 120,
+            "containers": [container],
+            "volumes": volumes,
+        }
+        deployment(
+            f"{name}-deployment",
+            NAME,
+            namespace,
+            labels,
+            selector,
+            pod_spec,
+            replicas=1,
+            strategy="Recreate",
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)),
+        )
+        svc = service(
+            f"{name}-service",
+            NAME,
+            namespace,
+            labels,
+            selector,
+            [
+                service_port("http", 80, HTTP_PORT),
+                service_port("akka", AKKA_PORT),
+                service_port("licensing", LICENSING_PORT),
+            ],
+            child,
+        )
+        k8s.networking.v1.Ingress(
+            f"{name}-ingress",
+            metadata={
+                "name": NAME,
+                "namespace": namespace,
+                "labels": labels,
+                "annotations": ingress_annotations(args.get("cluster_issuer")),
+            },
+            spec=ingress_spec_for(
+                args["ingress_host"],
+                args.get("ingress_class", "nginx"),
+                args.get("tls_secret") or f"{NAME}-tls",
+            ),
+            opts=child,
+        )
+        self._network_policies(name, args, namespace, labels, selector, child)
+
+        self.service_name = svc.metadata.name
+        self.url = pulumi.Output.from_input(f"https://{args['ingress_host']}/")
+        self.catalina_opts = pulumi.Output.from_input(jvm)
+        self.register_outputs(
+            {"service_name": self.service_name, "url": self.url, "catalina_opts": self.catalina_opts}
+        )
+
+    @staticmethod
+    def _network_policies(
+        name: str,
+        args: FlowHeadnodeArgs,
+        namespace: str,
+        labels: dict[str, str],
+        selector: dict[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        env = args["env"]
+        controller = pod_peer(
+            args.get("ingress_controller_labels", {"app.kubernetes.io/name": "ingress-nginx"}),
+            args.get("ingress_controller_namespace", "ingress-nginx"),
+        )
+        workers = pod_peer({"app.kubernetes.io/name": WORKER_LABELS_NAME, "deployment": env})
+        rules: dict[str, dict[str, Any]] = {
+            "flowheadnode-allow-ingress-controller": ingress_spec(selector, [controller], ports(HTTP_PORT)),
+            "flowheadnode-allow-workers": ingress_spec(selector, [workers], ports(AKKA_PORT, LICENSING_PORT)),
+            "flowheadnode-allow-dns": dns_egress_spec(selector),
+        }
+        server = args.get("license_server")
+        if server is not None:
+            rules["flowheadnode-allow-license-server"] = egress_spec(
+                selector, [pod_peer(server["labels"], server["namespace"])], ports(LMGRD_PORT, VENDOR_PORT)
+            )
+        if args.get("license_server_cidrs"):
+            rules["flowheadnode-allow-license-server"] = egress_spec(
+                selector,
+                [cidr_peer(c) for c in sorted(args["license_server_cidrs"])],
+                ports(LMGRD_PORT, VENDOR_PORT),
+            )
+        for endpoint in args.get("external_endpoints", []):
+            rules[f"flowheadnode-allow-{endpoint['name']}"] = egress_spec(
+                selector, [cidr_peer(c) for c in sorted(endpoint["cidrs"])], ports(*endpoint["ports"])
+            )
+        for policy_name, spec in rules.items():
+            network_policy(
+                f"{name}-{policy_name.removeprefix('flowheadnode-')}",
+                namespace,
+                policy_name,
+                spec,
+                labels,
+                child,
+            )
+
+
+def ingress_annotations(cluster_issuer: str | None) -> dict[str, str]:
+    """HTTPS only: nginx redirects plain HTTP; cert-manager issues the certificate when named."""
+    annotations = {
+        "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+        "nginx.ingress.kubernetes.io/ssl-redirect": "true",
+        # Flow uploads sequencing data through the UI: no request body limit at the proxy
+        "nginx.ingress.kubernetes.io/proxy-body-size": "0",
+        "nginx.ingress.kubernetes.io/proxy-read-timeout": "600",
+    }
+    if cluster_issuer:
+        annotations["cert-manager.io/cluster-issuer"] = cluster_issuer
+    return annotations
+
+
+def ingress_spec_for(host: str, ingress_class: str, tls_secret: str) -> Any:
+    """TLS for the host and one rule to the Service's http port."""
+    return {
+        "ingressClassName": ingress_class,
+        "tls": [{"hosts": [host], "secretName": tls_secret}],
+        "rules": [
+            {
+                "host": host,
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": NAME, "port": {"name": "http"}}},
+                        }
+                    ]
+                },
+            }
+        ],
+    }

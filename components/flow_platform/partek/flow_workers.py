@@ -1,0 +1,114 @@
+"""Elastic Partek Flow workers: the headnode's image started in worker mode."""
+
+from typing import Any, TypedDict
+
+import pulumi
+
+from .. import PACKAGE
+from ..k8s.labels import standard_labels
+from ..k8s.network import dns_egress_spec, egress_spec, network_policy, pod_peer, ports
+from ..k8s.resources import container_resources
+from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
+from ..k8s.workload import deployment
+from .flow_headnode import AKKA_PORT, FLOW_UID, LICENSING_PORT, WORKER_LABELS_NAME
+from .flow_headnode import NAME as HEADNODE
+
+SYSTEM = "partek"
+DEFAULT_COMMAND = ["/opt/partek_flow/start_flow_worker.sh"]
+"""Assumed launcher of the worker in Partek's image; confirm it with Partek for your image version
+and override ``command``/``args`` in config (the seed only says workers reach flowheadnode:2552)."""
+
+
+class FlowWorkersArgs(TypedDict, total=False):
+    namespace: str
+    """The Flow namespace (the headnode's)."""
+    env: str
+    """Environment; workers find the headnode of the same ``deployment: <env>``."""
+    image: pulumi.Input[str]
+    """The same image as the headnode."""
+    replicas: int
+    """Number of workers (zero allowed, e.g. in dev)."""
+    cpu: str
+    """CPU request per worker."""
+    memory: str
+    """Memory request per worker."""
+    memory_limit: str
+    """Memory limit per worker (defaults to the request)."""
+    command: list[str]
+    """Worker start command (default :data:`DEFAULT_COMMAND`)."""
+    args: list[str]
+    """Its arguments (default: the headnode Service and akka port)."""
+    env_vars: dict[str, str]
+    """Extra environment variables."""
+    home_claim: pulumi.Input[str]
+    """The headnode's /home/flow ReadWriteMany claim."""
+
+
+def worker_env(extra: dict[str, str]) -> list[dict[str, str]]:
+    """Where the headnode is, plus the same no-total-limits rule as the headnode."""
+    env = {
+        "FLOW_SERVER_HOST": HEADNODE,
+        "FLOW_SERVER_PORT": str(AKKA_PORT),
+        "PARTEK_COMMON_NO_TOTAL_LIMITS": "1",
+        **extra,
+    }
+    env["PARTEK_COMMON_NO_TOTAL_LIMITS"] = "1"
+    return [{"name": k, "value": v} for k, v in sorted(env.items())]
+
+
+class FlowWorkers(pulumi.ComponentResource):
+    """Workers that connect to ``flowheadnode`` on 2552 (akka) and 8443 (licensing) and share
+    /home/flow; the same restricted security context and UID as the headnode."""
+
+    replicas: pulumi.Output[int]
+    """How many workers run."""
+
+    def __init__(self, name: str, args: FlowWorkersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{PACKAGE}:index:FlowWorkers", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        namespace = args["namespace"]
+        env = args["env"]
+        labels = standard_labels(WORKER_LABELS_NAME, env, SYSTEM, component="worker")
+        selector = {"app.kubernetes.io/name": WORKER_LABELS_NAME, "deployment": env}
+        container: dict[str, Any] = {
+            "name": "flowworker",
+            "image": args["image"],
+            "command": args.get("command", DEFAULT_COMMAND),
+            "args": args.get("args", [HEADNODE, str(AKKA_PORT)]),
+            "env": worker_env(args.get("env_vars", {})),
+            "resources": container_resources(args["cpu"], args["memory"], args.get("memory_limit")),
+            "securityContext": restricted_container_security_context(read_only_root_filesystem=False),
+            "volumeMounts": [{"name": "home-flow", "mountPath": "/home/flow"}],
+        }
+        pod_spec = {
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "securityContext": restricted_pod_security_context(FLOW_UID, FLOW_UID, fs_group=FLOW_UID),
+            "containers": [container],
+            "volumes": [{"name": "home-flow", "persistentVolumeClaim": {"claimName": args["home_claim"]}}],
+        }
+        deployment(
+            f"{name}-deployment",
+            WORKER_LABELS_NAME,
+            namespace,
+            labels,
+            selector,
+            pod_spec,
+            replicas=args.get("replicas", 0),
+            strategy="RollingUpdate",
+            opts=child,
+        )
+        headnode = pod_peer({"app.kubernetes.io/name": HEADNODE, "deployment": env})
+        network_policy(
+            f"{name}-allow-headnode",
+            namespace,
+            "flowworker-allow-headnode",
+            egress_spec(selector, [headnode], ports(AKKA_PORT, LICENSING_PORT)),
+            labels,
+            child,
+        )
+        network_policy(
+            f"{name}-allow-dns", namespace, "flowworker-allow-dns", dns_egress_spec(selector), labels, child
+        )
+        self.replicas = pulumi.Output.from_input(args.get("replicas", 0))
+        self.register_outputs({"replicas": self.replicas})

@@ -1,0 +1,173 @@
+"""Compose Partek Flow for one environment: license (three modes), headnode, workers."""
+
+from typing import Any
+
+import pulumi
+from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs, standard_labels
+from flow_platform.k8s.storage import volume_claim
+from flow_platform.partek import (
+    LICENSE_FILE_PATH,
+    FlexLMServer,
+    FlowHeadnode,
+    FlowHeadnodeArgs,
+    FlowWorkers,
+    FlowWorkersArgs,
+)
+from flow_platform.partek.flexlm_server import NAME as FLEXLM_NAME
+from flow_platform.partek.flow_headnode import LicenseServerPeer
+
+from .config import PartekConfig, StackConfig
+
+LICENSE_EXCEPTION = (
+    "FlexLM creates a network interface with the license's MAC address: NET_ADMIN as UID 0, which "
+    "Pod Security Admission admits only at the privileged level; the license server runs alone here"
+)
+LICENSE_GUARDRAILS: NamespaceGuardrailsArgs = {
+    "default_request": {"cpu": "100m", "memory": "128Mi"},
+    "default_limit": {"memory": "256Mi"},
+    "max_limit": {"cpu": "1", "memory": "512Mi"},
+    "quota": {
+        "requests.cpu": "1",
+        "requests.memory": "1Gi",
+        "limits.memory": "1Gi",
+        "pods": "2",
+        "persistentvolumeclaims": "1",
+    },
+}
+
+
+def deploy(
+    cfg: StackConfig, block: PartekConfig, namespace: str, opts: pulumi.ResourceOptions
+) -> dict[str, Any]:
+    """Register Partek Flow into ``namespace``; returns the stack outputs for it."""
+    env = cfg.environment
+    headnode_peer = {"app.kubernetes.io/name": "flowheadnode", "deployment": env}
+    license_server: LicenseServerPeer | None = None
+    license_cidrs: list[str] = []
+    lic = block.license
+    if lic.mode == "flexlm":
+        assert lic.text is not None and lic.image is not None and lic.storage_class is not None
+        license_ns = block.license_namespace(env)
+        guardrails = NamespaceGuardrails(
+            "partek-license",
+            {
+                "namespace": license_ns,
+                "env": env,
+                "system": "partek",
+                "pod_security": "privileged",
+                "pod_security_exception": LICENSE_EXCEPTION,
+                "pod_security_version": cfg.kubernetes.pod_security_version,
+                "protect": cfg.protect,
+                **LICENSE_GUARDRAILS,
+            },
+            opts,
+        )
+        server = FlexLMServer(
+            "flexlm",
+            {
+                "namespace": license_ns,
+                "env": env,
+                "image": lic.image.ref(),
+                "license": pulumi.Output.secret(lic.text.get_secret_value()),
+                "storage_class": lic.storage_class,
+                "service_name": lic.service_name,
+                "client_namespace": namespace,
+                "client_labels": headnode_peer,
+                "protect": cfg.protect,
+            },
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+        )
+        license_address: pulumi.Input[str] = server.license_address
+        license_server = {
+            "namespace": license_ns,
+            "labels": {"app.kubernetes.io/name": FLEXLM_NAME, "deployment": env},
+        }
+    elif lic.mode == "external":
+        assert lic.server is not None
+        license_address = lic.server
+        license_cidrs = lic.cidrs
+    else:
+        license_address = LICENSE_FILE_PATH
+
+    home = block.home
+    if home.claim_name is not None:
+        home_claim = home.claim_name
+    else:
+        assert home.storage_class is not None
+        home_claim = "partek-flow-home"
+        volume_claim(
+            "home-flow-claim",
+            home_claim,
+            namespace,
+            str(home.size),
+            home.storage_class,
+            "ReadWriteMany",
+            standard_labels("partek-flow-home", env, "partek", component="storage"),
+            cfg.protect,
+            opts,
+        )
+
+    head = block.headnode
+    headnode_args: FlowHeadnodeArgs = {
+        "namespace": namespace,
+        "env": env,
+        "image": block.image.ref(),
+        "license_address": license_address,
+        "mode": head.mode,
+        "cpu": str(head.cpu),
+        "memory": str(head.memory),
+        "memory_limit": str(head.memory_limit or head.memory),
+        "worker_memory_mb": head.worker_memory_mb,
+        "worker_cores": head.worker_cores,
+        "extra_jvm_options": head.extra_jvm_options,
+        "home_claim": home_claim,
+        "ingress_host": block.ingress.host,
+        "ingress_class": block.ingress.class_name,
+        "ingress_controller_namespace": block.ingress.controller_namespace,
+        "ingress_controller_labels": block.ingress.controller_labels,
+        "external_endpoints": [
+            {"name": e.name, "cidrs": e.cidrs, "ports": e.ports} for e in head.external_endpoints
+        ],
+    }
+    if license_server is not None:
+        headnode_args["license_server"] = license_server
+    if license_cidrs:
+        headnode_args["license_server_cidrs"] = license_cidrs
+    if head.ca_certs is not None:
+        headnode_args["ca_certs"] = pulumi.Output.secret(head.ca_certs.get_secret_value())
+    if block.ingress.tls_secret:
+        headnode_args["tls_secret"] = block.ingress.tls_secret
+    if block.ingress.cluster_issuer:
+        headnode_args["cluster_issuer"] = block.ingress.cluster_issuer
+    headnode = FlowHeadnode("flow-headnode", headnode_args, opts)
+
+    workers = block.workers
+    if workers is not None:
+        worker_args: FlowWorkersArgs = {
+            "namespace": namespace,
+            "env": env,
+            "image": block.image.ref(),
+            "replicas": workers.replicas,
+            "cpu": str(workers.cpu),
+            "memory": str(workers.memory),
+            "memory_limit": str(workers.memory_limit or workers.memory),
+            "env_vars": workers.env,
+            "home_claim": home_claim,
+        }
+        if workers.command is not None:
+            worker_args["command"] = workers.command
+        if workers.args is not None:
+            worker_args["args"] = workers.args
+        FlowWorkers(
+            "flow-workers",
+            worker_args,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[headnode])),
+        )
+
+    return {
+        "namespace": namespace,
+        "url": headnode.url,
+        "licenseAddress": license_address,
+        "headnodeService": headnode.service_name,
+        "homeClaim": home_claim,
+    }
