@@ -98,12 +98,14 @@ def run_config(
 class BadConfig:
     """A mutated copy of an env's config and the error it produced."""
 
-    def __init__(self, env: str, mutate: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(
+        self, env: str, mutate: Callable[[dict[str, Any]], None], secret_keys: Iterable[str] = ()
+    ) -> None:
         config = copy.deepcopy(raw_stack_yaml(env)["config"])
         mutate(config)
         self.monitor = RecordingMonitor(FlowMocks())
         with pytest.raises(ConfigError) as info:
-            run_config(env, config, monitor=self.monitor)
+            run_config(env, config, secret_keys, monitor=self.monitor)
         self.error = info.value
         self.registered = self.monitor.registrations
         self.message = str(info.value)

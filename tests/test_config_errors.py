@@ -190,6 +190,101 @@ CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
 ]
 
 
+PARTEK_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
+    (
+        "single-node headnode too small for a 4g heap",
+        "dev",
+        _set("partek.headnode.memory", "4Gi"),
+        ["flow-platform:partek.headnode.memory", "too small (use at least 5Gi)"],
+    ),
+    (
+        "distributed headnode that cannot hold heap and internal worker",
+        "tst",
+        _set("partek.headnode.memory", "1Gi"),
+        ["flow-platform:partek.headnode.memory", "do not fit in the memory request 1Gi"],
+    ),
+    (
+        "extra JVM option that overrides the heap",
+        "prd",
+        _set("partek.headnode.extraJvmOptions", ["-Xmx60g"]),
+        ["flow-platform:partek.headnode.extraJvmOptions", "change headnode.memory"],
+    ),
+    (
+        "headnode larger than the namespace's container maximum",
+        "dev",
+        _set("partek.headnode.memory", "40Gi"),
+        ["flow-platform:partek.headnode.memory", "40Gi is above limits.max.memory (32Gi)"],
+    ),
+    (
+        "workers that the quota cannot hold",
+        "prd",
+        _set("partek.workers.replicas", 8),
+        ["flow-platform:partek.quota.requestsCpu", "more than the quota's 128"],
+    ),
+    (
+        "workers in single-node mode",
+        "dev",
+        _set("partek.workers", {"replicas": 2, "cpu": "2", "memory": "8Gi"}),
+        ["flow-platform:partek.workers.replicas", "single-node runs every job on the headnode"],
+    ),
+    (
+        "memory limit below the request",
+        "prd",
+        _set("partek.headnode.memoryLimit", "16Gi"),
+        ["flow-platform:partek.headnode.memoryLimit", "below the request memory (32Gi)"],
+    ),
+    (
+        "image tag latest",
+        "uat",
+        _set("partek.image.tag", "latest"),
+        ["flow-platform:partek.image.tag = 'latest'", "pin the tag you tested"],
+    ),
+    (
+        "external license server address without @",
+        "tst",
+        _set("partek.license.server", "license.example.com"),
+        ["flow-platform:partek.license.server", "use @host or port@host"],
+    ),
+    (
+        "flexlm mode without a storage class",
+        "prd",
+        _delete("partek.license.storageClass"),
+        ["flow-platform:partek.license.storageClass", "required when mode is 'flexlm'"],
+    ),
+    (
+        "a field of another license mode",
+        "dev",
+        _set("partek.license.server", "@lic"),
+        ["flow-platform:partek.license.server", "only applies to mode 'external', not 'file'"],
+    ),
+    (
+        "unknown license mode",
+        "dev",
+        _set("partek.license.mode", "floating"),
+        ["flow-platform:partek.license.mode = 'floating'", "'flexlm', 'external' or 'file'"],
+    ),
+    (
+        "ingress without TLS",
+        "prd",
+        _delete("partek.ingress.tlsSecret"),
+        ["flow-platform:partek.ingress.tlsSecret", "HTTPS only"],
+    ),
+    (
+        "ingress host that is not a host name",
+        "dev",
+        _set("partek.ingress.host", "https://flow.example.com/"),
+        ["flow-platform:partek.ingress.host", "DNS host name"],
+    ),
+    (
+        "home volume with neither claim nor storage class",
+        "tst",
+        _delete("partek.home.storageClass"),
+        ["flow-platform:partek.home.claimName", "set exactly one of claimName"],
+    ),
+]
+CASES += PARTEK_CASES
+
+
 @pytest.mark.parametrize(("title", "env", "mutate", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_bad_config_is_a_clear_error_before_anything_is_registered(
     bad_config: Any, title: str, env: str, mutate: Callable[[Config], None], expected: list[str]
@@ -216,9 +311,30 @@ def test_a_secret_value_is_never_echoed_in_an_error(bad_config: Any) -> None:
     def secret_and_wrong(config: Config) -> None:
         kube = config["flow-platform:kubernetes"]
         kube.pop("context")
-        kube["kubeconfig"] = {"secure": "v1:c2VjcmV0"}
+        kube["kubeconfig"] = 987654321  # not text: invalid, and a secret field all the same
         kube["apiServer"]["port"] = "not-a-port"
 
-    result = bad_config("dev", secret_and_wrong)
-    assert "flow-platform:kubernetes.apiServer.port = '[secret]'" in result.message
-    assert "not-a-port" not in result.message
+    result = bad_config("dev", secret_and_wrong, secret_keys=["flow-platform:kubernetes"])
+    assert "flow-platform:kubernetes.kubeconfig = '[secret]'" in result.message
+    assert "987654321" not in result.message
+    # a plain field under the same key is shown: it is what the person must fix
+    assert "flow-platform:kubernetes.apiServer.port = 'not-a-port'" in result.message
+
+
+LICENSE = "SERVER flexlmserver 0242ac120002 27000\nVENDOR parteklm PORT=27001\nINCREMENT flow parteklm 1\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (LICENSE.replace("SERVER flexlmserver 0242ac120002 27000\n", ""), "no SERVER line"),
+        (LICENSE.replace(" PORT=27001", ""), "ask Partek for a license reading 'VENDOR parteklm PORT=27001'"),
+    ],
+    ids=["no SERVER line", "VENDOR port not pinned"],
+)
+def test_a_bad_license_says_what_to_ask_the_vendor_for(bad_config: Any, text: str, fragment: str) -> None:
+    result = bad_config("prd", _set("partek.license.text", text), secret_keys=["flow-platform:partek"])
+    assert "flow-platform:partek.license.text" in result.message
+    assert fragment in result.message
+    assert "0242ac120002" not in result.message, "the license text is a secret"
+    assert result.registered == []

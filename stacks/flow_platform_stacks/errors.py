@@ -68,8 +68,7 @@ def _unwrap(annotation: Any) -> list[Any]:
     return []
 
 
-def allowed_keys(root: type[BaseModel], path: Sequence[str | int]) -> list[str]:
-    """The keys a person may write at ``path`` below ``root`` (by alias)."""
+def _models_at(root: type[BaseModel], path: Sequence[str | int]) -> list[type[BaseModel]]:
     models: list[type[BaseModel]] = [root]
     for part in path:
         if isinstance(part, int):
@@ -83,8 +82,26 @@ def allowed_keys(root: type[BaseModel], path: Sequence[str | int]) -> list[str]:
             # a dict key (free-form name) keeps the value model of the dict
             continue
         models = found
-    keys = {info.alias or name for model in models for name, info in model.model_fields.items()}
+    return models
+
+
+def allowed_keys(root: type[BaseModel], path: Sequence[str | int]) -> list[str]:
+    """The keys a person may write at ``path`` below ``root`` (by alias)."""
+    keys = {
+        info.alias or name for model in _models_at(root, path) for name, info in model.model_fields.items()
+    }
     return sorted(keys)
+
+
+def _is_secret_field(root: type[BaseModel], path: Sequence[str | int]) -> bool | None:
+    """Whether the field at ``path`` holds a secret; None when the path names no field."""
+    if not path or not isinstance(path[-1], str):
+        return None
+    for model in _models_at(root, path[:-1]):
+        for name, info in model.model_fields.items():
+            if path[-1] in (info.alias, name):
+                return "SecretStr" in repr(info.annotation)
+    return None
 
 
 def did_you_mean(key: str, allowed: Sequence[str]) -> str:
@@ -115,7 +132,9 @@ def problems_from_validation(
         if item["type"] == "missing":
             problems.append(Problem(path, "required key is missing"))
             continue
-        secret = bool(path) and path[0] in secret_keys
+        secret_field = _is_secret_field(root, path)
+        # unknown field shapes under a secret key are masked, to be safe
+        secret = secret_field or (secret_field is None and bool(path) and path[0] in secret_keys)
         value = SECRET_MASK if secret else item.get("input")
         show = not isinstance(cause, KeyProblem) and not isinstance(value, dict | list)
         problems.append(Problem(path, message, value, has_value=show))
