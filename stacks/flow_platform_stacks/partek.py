@@ -3,7 +3,7 @@
 from typing import Any
 
 import pulumi
-from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs, standard_labels
+from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs, selector_labels, standard_labels
 from flow_platform.k8s.storage import volume_claim
 from flow_platform.partek import (
     LICENSE_FILE_PATH,
@@ -14,6 +14,7 @@ from flow_platform.partek import (
     FlowWorkersArgs,
 )
 from flow_platform.partek.flexlm_server import NAME as FLEXLM_NAME
+from flow_platform.partek.flow_headnode import NAME as HEADNODE_NAME
 from flow_platform.partek.flow_headnode import LicenseServerPeer
 
 from .config import PartekConfig, StackConfig
@@ -41,7 +42,7 @@ def deploy(
 ) -> dict[str, Any]:
     """Register Partek Flow into ``namespace``; returns the stack outputs for it."""
     env = cfg.environment
-    headnode_peer = {"app.kubernetes.io/name": "flowheadnode", "deployment": env}
+    headnode_peer = selector_labels(HEADNODE_NAME, env)
     license_server: LicenseServerPeer | None = None
     license_cidrs: list[str] = []
     lic = block.license
@@ -80,7 +81,7 @@ def deploy(
         license_address: pulumi.Input[str] = server.license_address
         license_server = {
             "namespace": license_ns,
-            "labels": {"app.kubernetes.io/name": FLEXLM_NAME, "deployment": env},
+            "labels": selector_labels(FLEXLM_NAME, env),
         }
     elif lic.mode == "external":
         assert lic.server is not None

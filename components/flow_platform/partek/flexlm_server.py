@@ -6,7 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
-from ..k8s.labels import standard_labels
+from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import dns_egress_spec, ingress_spec, network_policy, pod_peer, ports
 from ..k8s.resources import container_resources
 from ..k8s.security import restricted_container_security_context
@@ -65,7 +65,7 @@ class FlexLMServer(pulumi.ComponentResource):
         env = args["env"]
         service_name = args.get("service_name", NAME)
         labels = standard_labels(NAME, env, SYSTEM, component="license-server")
-        selector = {"app.kubernetes.io/name": NAME, "deployment": env}
+        selector = selector_labels(NAME, env)
 
         license_secret = k8s.core.v1.Secret(
             f"{name}-license",

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
-from ..k8s.labels import standard_labels
+from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import (
     cidr_peer,
     dns_egress_spec,
@@ -127,7 +127,7 @@ class FlowHeadnode(pulumi.ComponentResource):
         namespace = args["namespace"]
         env = args["env"]
         labels = standard_labels(NAME, env, SYSTEM, component="headnode")
-        selector = {"app.kubernetes.io/name": NAME, "deployment": env}
+        selector = selector_labels(NAME, env)
         has_ca = args.get("ca_certs") is not None
         jvm = catalina_opts(
             args["memory"],
@@ -244,7 +244,7 @@ class FlowHeadnode(pulumi.ComponentResource):
             args.get("ingress_controller_labels", {"app.kubernetes.io/name": "ingress-nginx"}),
             args.get("ingress_controller_namespace", "ingress-nginx"),
         )
-        workers = pod_peer({"app.kubernetes.io/name": WORKER_LABELS_NAME, "deployment": env})
+        workers = pod_peer(selector_labels(WORKER_LABELS_NAME, env))
         rules: dict[str, dict[str, Any]] = {
             "flowheadnode-allow-ingress-controller": ingress_spec(selector, [controller], ports(HTTP_PORT)),
             "flowheadnode-allow-workers": ingress_spec(selector, [workers], ports(AKKA_PORT, LICENSING_PORT)),

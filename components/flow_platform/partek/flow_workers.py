@@ -5,7 +5,7 @@ from typing import Any, TypedDict
 import pulumi
 
 from .. import PACKAGE
-from ..k8s.labels import standard_labels
+from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import dns_egress_spec, egress_spec, network_policy, pod_peer, ports
 from ..k8s.resources import container_resources
 from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
@@ -69,7 +69,7 @@ class FlowWorkers(pulumi.ComponentResource):
         namespace = args["namespace"]
         env = args["env"]
         labels = standard_labels(WORKER_LABELS_NAME, env, SYSTEM, component="worker")
-        selector = {"app.kubernetes.io/name": WORKER_LABELS_NAME, "deployment": env}
+        selector = selector_labels(WORKER_LABELS_NAME, env)
         container: dict[str, Any] = {
             "name": "flowworker",
             "image": args["image"],
@@ -98,7 +98,7 @@ class FlowWorkers(pulumi.ComponentResource):
             strategy="RollingUpdate",
             opts=child,
         )
-        headnode = pod_peer({"app.kubernetes.io/name": HEADNODE, "deployment": env})
+        headnode = pod_peer(selector_labels(HEADNODE, env))
         network_policy(
             f"{name}-allow-headnode",
             namespace,
