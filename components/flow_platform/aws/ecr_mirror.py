@@ -1,0 +1,176 @@
+"""A private ECR copy of every image the stack runs."""
+
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from .. import PACKAGE
+from .documents import lifecycle_policy
+from .image_copy_job import ImageCopyJob
+from .images import CACHEABLE, ImageRef, cache_prefix, ecr_registry, mirror_repository, mirror_uri, needs_copy
+
+
+class CopyJobSettings(TypedDict, total=False):
+    namespace: str
+    """Namespace the copy CronJob runs in."""
+    schedule: str
+    """Cron schedule."""
+    copier_image: str
+    """skopeo image (upstream reference; pulled through the mirror itself when cacheable)."""
+    aws_cli_image: str
+    """AWS CLI image, likewise."""
+    source_auth: pulumi.Input[str]
+    """Docker config JSON for the source registries (a secret)."""
+    oidc_provider_arn: pulumi.Input[str]
+    """The cluster's IAM OIDC provider ARN."""
+    oidc_issuer: pulumi.Input[str]
+    """The cluster's OIDC issuer URL."""
+
+
+class EcrMirrorArgs(TypedDict, total=False):
+    env: str
+    """Environment (tags, names)."""
+    account_id: str
+    """The AWS account that owns the mirror (12 digits)."""
+    region: str
+    """The mirror's region."""
+    prefix: str
+    """Repository name prefix (``flow-platform``)."""
+    images: dict[str, str]
+    """Logical image name -> upstream reference with tag
+    (e.g. ``partek-flow`` -> ``registry.partek.com/rtw:23.0809.22``)."""
+    kms_key_arn: pulumi.Input[str]
+    """Customer KMS key for the repositories (AES256 when absent)."""
+    keep_tagged: int
+    """How many tagged images each repository keeps."""
+    untagged_days: int
+    """Days after which untagged images expire."""
+    mutable_tag_patterns: list[str]
+    """Tags that may move (e.g. ``current-*``), excluded from tag immutability."""
+    credential_arns: dict[str, pulumi.Input[str]]
+    """Secrets Manager ARNs for upstreams that need credentials (``docker-hub``, ``ghcr``)."""
+    copy_job: CopyJobSettings
+    """Settings of the copy CronJob, needed when an image's registry cannot be cached."""
+    protect: bool
+    """Protect the repositories (prd)."""
+    tags: dict[str, str]
+    """AWS tags."""
+
+
+def repository_settings(
+    kms_key_arn: pulumi.Input[str] | None, mutable_tag_patterns: list[str]
+) -> dict[str, Any]:
+    """Scan on push, immutable tags (with the exclusion form for moving tags), encryption."""
+    settings: dict[str, Any] = {
+        "image_scanning_configuration": {"scan_on_push": True},
+        "image_tag_mutability": "IMMUTABLE",
+        "encryption_configurations": [
+            {"encryption_type": "KMS", "kms_key": kms_key_arn}
+            if kms_key_arn
+            else {"encryption_type": "AES256"}
+        ],
+        "force_delete": False,
+    }
+    if mutable_tag_patterns:
+        settings["image_tag_mutability"] = "IMMUTABLE_WITH_EXCLUSION"
+        settings["image_tag_mutability_exclusion_filters"] = [
+            {"filter": pattern, "filter_type": "WILDCARD"} for pattern in sorted(mutable_tag_patterns)
+        ]
+    return settings
+
+
+class EcrMirror(pulumi.ComponentResource):
+    """One repository per image, pull-through cache rules for the upstreams ECR can cache, and a
+    copy CronJob for the rest. ``image_uris`` maps each logical image to what workloads pull."""
+
+    image_uris: pulumi.Output[dict[str, str]]
+    """Logical image name -> mirror reference with tag."""
+    repository_urls: pulumi.Output[dict[str, str]]
+    """Logical image name -> repository URL."""
+
+    def __init__(self, name: str, args: EcrMirrorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{PACKAGE}:index:EcrMirror", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(protect=args.get("protect", False), retain_on_delete=True)
+        )
+        env, account, region = args["env"], args["account_id"], args["region"]
+        prefix = args.get("prefix", "flow-platform")
+        tags = {**args.get("tags", {}), "env": env, "managed-by": "pulumi"}
+        settings = repository_settings(args.get("kms_key_arn"), args.get("mutable_tag_patterns", []))
+        policy = lifecycle_policy(args.get("keep_tagged", 20), args.get("untagged_days", 7))
+
+        repositories: dict[str, aws.ecr.Repository] = {}
+        for logical, ref in sorted(args["images"].items()):
+            repository = aws.ecr.Repository(
+                f"{name}-{logical}",
+                name=mirror_repository(prefix, logical, ref),
+                tags={**tags, "image": logical},
+                opts=stateful,
+                **settings,
+            )
+            aws.ecr.LifecyclePolicy(
+                f"{name}-{logical}-lifecycle", repository=repository.name, policy=policy, opts=child
+            )
+            repositories[logical] = repository
+
+        upstreams = sorted(
+            {
+                CACHEABLE[ImageRef.parse(ref).registry].key: CACHEABLE[ImageRef.parse(ref).registry]
+                for ref in args["images"].values()
+                if not needs_copy(ref)
+            }.items()
+        )
+        credentials = args.get("credential_arns", {})
+        for key, upstream in upstreams:
+            if upstream.needs_credentials and key not in credentials:
+                raise ValueError(
+                    f"the {key} pull-through cache needs a credential ARN (credential_arns[{key!r}])"
+                )
+            aws.ecr.PullThroughCacheRule(
+                f"{name}-cache-{key}",
+                ecr_repository_prefix=cache_prefix(prefix, upstream),
+                upstream_registry_url=upstream.upstream_url,
+                credential_arn=credentials.get(key) if upstream.needs_credentials else None,
+                opts=child,
+            )
+
+        copies = {logical: ref for logical, ref in args["images"].items() if needs_copy(ref)}
+        if copies:
+            job = args.get("copy_job")
+            if job is None:
+                raise ValueError(f"images {sorted(copies)} need the copy job (copy_job settings)")
+            ImageCopyJob(
+                f"{name}-copy",
+                {
+                    "env": env,
+                    "namespace": job["namespace"],
+                    "region": region,
+                    "registry": ecr_registry(account, region),
+                    "copies": [
+                        (ref, mirror_uri(account, region, prefix, logical, ref))
+                        for logical, ref in copies.items()
+                    ],
+                    "repository_arns": [repositories[logical].arn for logical in sorted(copies)],
+                    "oidc_provider_arn": job["oidc_provider_arn"],
+                    "oidc_issuer": job["oidc_issuer"],
+                    "schedule": job.get("schedule", "17 3 * * *"),
+                    "copier_image": job["copier_image"],
+                    "aws_cli_image": job["aws_cli_image"],
+                    "source_auth": job["source_auth"],
+                    "tags": tags,
+                },
+                child,
+            )
+
+        self.image_uris = pulumi.Output.from_input(
+            {
+                logical: mirror_uri(account, region, prefix, logical, ref)
+                for logical, ref in args["images"].items()
+            }
+        )
+        self.repository_urls = pulumi.Output.all(
+            **{logical: repo.repository_url for logical, repo in repositories.items()}
+        )
+        self.register_outputs({"image_uris": self.image_uris, "repository_urls": self.repository_urls})

@@ -1,0 +1,207 @@
+"""An EFS file system exposed to one namespace as a ReadWriteMany claim owned by a fixed UID/GID."""
+
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from .. import PACKAGE
+from ..k8s.labels import standard_labels
+from .documents import efs_tls_only_policy
+
+NFS_PORT = 2049
+CSI_DRIVER = "efs.csi.aws.com"
+
+
+class EfsSharedVolumeArgs(TypedDict, total=False):
+    env: str
+    """Environment (tags, labels, the creation token)."""
+    system: str
+    """The system that owns the data (partek, flink, hyperflow)."""
+    vpc_id: pulumi.Input[str]
+    """The cluster's VPC."""
+    subnet_ids: list[str]
+    """Private subnets: one mount target each. Plain strings, so each mount target has a stable name."""
+    node_security_group_id: pulumi.Input[str]
+    """The worker nodes' security group: the only source admitted on TCP 2049."""
+    kms_key_arn: pulumi.Input[str]
+    """Customer KMS key for encryption at rest (the AWS-managed key when absent; required in prd)."""
+    throughput_mode: str
+    """``elastic`` (default), ``bursting`` or ``provisioned``."""
+    provisioned_throughput_mibps: float
+    """MiB/s when ``throughput_mode`` is ``provisioned``."""
+    transition_to_ia: str
+    """Lifecycle to Infrequent Access, e.g. ``AFTER_30_DAYS``; omitted: no transition."""
+    namespace: str
+    """Namespace of the claim."""
+    claim_name: str
+    """Name of the claim (and, prefixed by the namespace, of the PersistentVolume)."""
+    root_path: str
+    """Directory the access point exposes, created on first use."""
+    uid: int
+    """POSIX user every client is mapped to, and owner of the root directory (default 1000)."""
+    gid: int
+    """POSIX group, likewise (default 1000)."""
+    capacity: str
+    """Nominal size for Kubernetes (EFS itself is elastic)."""
+    protect: bool
+    """Protect the file system, access point, volume and claim (prd)."""
+    tags: dict[str, str]
+    """Extra AWS tags."""
+
+
+class EfsSharedVolume(pulumi.ComponentResource):
+    """EFS, encrypted and backed up, mounted only from the cluster's nodes, surfaced as one claim.
+
+    The Kubernetes side is a static PersistentVolume bound to one claim, not a StorageClass in
+    access-point mode: dynamic provisioning creates (and on claim deletion removes) an access
+    point per claim with generated directories, whereas this data must outlive any claim. Here
+    the access point, its root directory and its owner (``uid``:``gid``, because EFS ignores a
+    pod's ``fsGroup``) are fixed, the volume's reclaim policy is ``Retain``, and every stateful
+    piece is protected in prd and retained if removed from the program. Names and the creation
+    token are stable: changing sizes, throughput or tags updates in place.
+    """
+
+    file_system_id: pulumi.Output[str]
+    """The EFS file system id (``fs-...``)."""
+    access_point_id: pulumi.Output[str]
+    """The access point id (``fsap-...``)."""
+    claim_name: pulumi.Output[str]
+    """The ReadWriteMany claim to mount."""
+    namespace: pulumi.Output[str]
+    """The claim's namespace."""
+
+    def __init__(
+        self, name: str, args: EfsSharedVolumeArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(f"{PACKAGE}:index:EfsSharedVolume", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        protect = args.get("protect", False)
+        stateful = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(protect=protect, retain_on_delete=True)
+        )
+        env, system = args["env"], args["system"]
+        namespace, claim_name = args["namespace"], args["claim_name"]
+        uid, gid = args.get("uid", 1000), args.get("gid", 1000)
+        tags = {**args.get("tags", {}), "env": env, "system": system, "managed-by": "pulumi"}
+        base = f"flow-platform-{env}-{system}-{claim_name}"
+
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            name=f"{base}-efs",
+            description=f"EFS mount targets of {base}: NFS from the cluster nodes only",
+            vpc_id=args["vpc_id"],
+            revoke_rules_on_delete=True,
+            tags={**tags, "Name": f"{base}-efs"},
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-nfs-from-nodes",
+            security_group_id=security_group.id,
+            referenced_security_group_id=args["node_security_group_id"],
+            ip_protocol="tcp",
+            from_port=NFS_PORT,
+            to_port=NFS_PORT,
+            description="NFS from the EKS worker nodes",
+            tags=tags,
+            opts=child,
+        )
+        lifecycle: list[Any] = []
+        if args.get("transition_to_ia"):
+            lifecycle = [
+                {"transition_to_ia": args["transition_to_ia"]},
+                {"transition_to_primary_storage_class": "AFTER_1_ACCESS"},
+            ]
+        file_system = aws.efs.FileSystem(
+            f"{name}-fs",
+            creation_token=base,
+            encrypted=True,
+            kms_key_id=args.get("kms_key_arn"),
+            performance_mode="generalPurpose",
+            throughput_mode=args.get("throughput_mode", "elastic"),
+            provisioned_throughput_in_mibps=args.get("provisioned_throughput_mibps"),
+            lifecycle_policies=lifecycle,
+            tags={**tags, "Name": base},
+            opts=stateful,
+        )
+        aws.efs.BackupPolicy(
+            f"{name}-backup",
+            file_system_id=file_system.id,
+            backup_policy={"status": "ENABLED"},
+            opts=child,
+        )
+        aws.efs.FileSystemPolicy(
+            f"{name}-tls-only",
+            file_system_id=file_system.id,
+            policy=file_system.arn.apply(efs_tls_only_policy),
+            opts=child,
+        )
+        for subnet_id in sorted(args["subnet_ids"]):
+            aws.efs.MountTarget(
+                f"{name}-mount-{subnet_id}",
+                file_system_id=file_system.id,
+                subnet_id=subnet_id,
+                security_groups=[security_group.id],
+                opts=child,
+            )
+        access_point = aws.efs.AccessPoint(
+            f"{name}-ap",
+            file_system_id=file_system.id,
+            posix_user={"uid": uid, "gid": gid},
+            root_directory={
+                "path": args.get("root_path", f"/{system}/{claim_name}"),
+                "creation_info": {"owner_uid": uid, "owner_gid": gid, "permissions": "0770"},
+            },
+            tags={**tags, "Name": base},
+            opts=stateful,
+        )
+
+        labels = standard_labels(claim_name, env, system, component="storage")
+        capacity = args.get("capacity", "1Ti")
+        volume_name = f"{namespace}-{claim_name}"
+        pv_spec: Any = {
+            "capacity": {"storage": capacity},
+            "volumeMode": "Filesystem",
+            "accessModes": ["ReadWriteMany"],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": "",
+            "mountOptions": ["tls"],
+            "claimRef": {"namespace": namespace, "name": claim_name},
+            "csi": {
+                "driver": CSI_DRIVER,
+                "volumeHandle": pulumi.Output.concat(file_system.id, "::", access_point.id),
+            },
+        }
+        volume = k8s.core.v1.PersistentVolume(
+            f"{name}-pv",
+            metadata={"name": volume_name, "labels": labels},
+            spec=pv_spec,
+            opts=stateful,
+        )
+        claim_spec: Any = {
+            "accessModes": ["ReadWriteMany"],
+            "storageClassName": "",
+            "volumeMode": "Filesystem",
+            "volumeName": volume.metadata.name,
+            "resources": {"requests": {"storage": capacity}},
+        }
+        claim = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-claim",
+            metadata={"name": claim_name, "namespace": namespace, "labels": labels},
+            spec=claim_spec,
+            opts=stateful,
+        )
+
+        self.file_system_id = file_system.id
+        self.access_point_id = access_point.id
+        self.claim_name = claim.metadata.name
+        self.namespace = pulumi.Output.from_input(namespace)
+        self.register_outputs(
+            {
+                "file_system_id": self.file_system_id,
+                "access_point_id": self.access_point_id,
+                "claim_name": self.claim_name,
+                "namespace": self.namespace,
+            }
+        )
