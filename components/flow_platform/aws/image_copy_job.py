@@ -121,18 +121,18 @@ class ImageCopyJob(pulumi.ComponentResource):
             data={"images": images, "copy.sh": COPY_SCRIPT},
             opts=child,
         )
-        job_spec: Any = copy_job_template(args, labels)
+        cron_spec: Any = {
+            "schedule": args.get("schedule", "17 3 * * *"),
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": 3600,
+            "successfulJobsHistoryLimit": 1,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": copy_job_template(args, labels),
+        }
         k8s.batch.v1.CronJob(
             f"{name}-cronjob",
             metadata={"name": NAME, "namespace": namespace, "labels": labels},
-            spec={
-                "schedule": args.get("schedule", "17 3 * * *"),
-                "concurrencyPolicy": "Forbid",
-                "startingDeadlineSeconds": 3600,
-                "successfulJobsHistoryLimit": 1,
-                "failedJobsHistoryLimit": 3,
-                "jobTemplate": job_spec,
-            },
+            spec=cron_spec,
             opts=child,
         )
         internet_https = [{"ipBlock": {"cidr": "0.0.0.0/0", "except": PRIVATE_RANGES}}]
@@ -155,67 +155,57 @@ class ImageCopyJob(pulumi.ComponentResource):
 def copy_job_template(args: ImageCopyJobArgs, labels: dict[str, str]) -> dict[str, Any]:
     """The Job each schedule runs: an init container logs in to ECR, skopeo copies."""
     region = args["region"]
-    tmp_mounts = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "var-tmp", "mountPath": "/var/tmp"}]
+    tmp_mounts: list[dict[str, Any]] = [
+        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "var-tmp", "mountPath": "/var/tmp"},
+    ]
+    login: dict[str, Any] = {
+        "name": "ecr-login",
+        "image": args["aws_cli_image"],
+        "command": ["sh", "-c", f"aws ecr get-login-password --region {region} > /auth/ecr-password"],
+        "env": [{"name": "HOME", "value": "/tmp"}, {"name": "AWS_REGION", "value": region}],
+        "resources": container_resources("100m", "256Mi", "256Mi"),
+        "securityContext": restricted_container_security_context(),
+        "volumeMounts": [{"name": "auth", "mountPath": "/auth"}, *tmp_mounts],
+    }
+    copy: dict[str, Any] = {
+        "name": "copy",
+        "image": args["copier_image"],
+        "command": ["sh", "/config/copy.sh"],
+        "env": [{"name": "HOME", "value": "/tmp"}],
+        "resources": container_resources("250m", "512Mi", "1Gi"),
+        "securityContext": restricted_container_security_context(),
+        "volumeMounts": [
+            {"name": "auth", "mountPath": "/auth", "readOnly": True},
+            {"name": "source-auth", "mountPath": "/source-auth", "readOnly": True},
+            {"name": "config", "mountPath": "/config", "readOnly": True},
+            *tmp_mounts,
+        ],
+    }
+    volumes: list[dict[str, Any]] = [
+        {"name": "auth", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+        {"name": "source-auth", "secret": {"secretName": "source-registry-auth", "defaultMode": 0o440}},
+        {"name": "config", "configMap": {"name": "image-copy"}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+        # skopeo stages layers here: vendor images are several GB
+        {"name": "var-tmp", "emptyDir": {"sizeLimit": "40Gi"}},
+    ]
+    pod: dict[str, Any] = {
+        "serviceAccountName": SERVICE_ACCOUNT,
+        # IRSA mounts its own projected web-identity token; the API token is not needed
+        "automountServiceAccountToken": False,
+        "restartPolicy": "Never",
+        "securityContext": restricted_pod_security_context(COPY_UID, COPY_UID, fs_group=COPY_UID),
+        "initContainers": [login],
+        "containers": [copy],
+        "volumes": volumes,
+    }
     return {
         "metadata": {"labels": labels},
         "spec": {
             "backoffLimit": 2,
             "activeDeadlineSeconds": 6 * 3600,
             "ttlSecondsAfterFinished": 86400,
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "serviceAccountName": SERVICE_ACCOUNT,
-                    # IRSA mounts its own projected web-identity token; the API token is not needed
-                    "automountServiceAccountToken": False,
-                    "restartPolicy": "Never",
-                    "securityContext": restricted_pod_security_context(COPY_UID, COPY_UID, fs_group=COPY_UID),
-                    "initContainers": [
-                        {
-                            "name": "ecr-login",
-                            "image": args["aws_cli_image"],
-                            "command": [
-                                "sh",
-                                "-c",
-                                f"aws ecr get-login-password --region {region} > /auth/ecr-password",
-                            ],
-                            "env": [
-                                {"name": "HOME", "value": "/tmp"},
-                                {"name": "AWS_REGION", "value": region},
-                            ],
-                            "resources": container_resources("100m", "256Mi", "256Mi"),
-                            "securityContext": restricted_container_security_context(),
-                            "volumeMounts": [{"name": "auth", "mountPath": "/auth"}, *tmp_mounts],
-                        }
-                    ],
-                    "containers": [
-                        {
-                            "name": "copy",
-                            "image": args["copier_image"],
-                            "command": ["sh", "/config/copy.sh"],
-                            "env": [{"name": "HOME", "value": "/tmp"}],
-                            "resources": container_resources("250m", "512Mi", "1Gi"),
-                            "securityContext": restricted_container_security_context(),
-                            "volumeMounts": [
-                                {"name": "auth", "mountPath": "/auth", "readOnly": True},
-                                {"name": "source-auth", "mountPath": "/source-auth", "readOnly": True},
-                                {"name": "config", "mountPath": "/config", "readOnly": True},
-                                *tmp_mounts,
-                            ],
-                        }
-                    ],
-                    "volumes": [
-                        {"name": "auth", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
-                        {
-                            "name": "source-auth",
-                            "secret": {"secretName": "source-registry-auth", "defaultMode": 0o440},
-                        },
-                        {"name": "config", "configMap": {"name": "image-copy"}},
-                        {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-                        # skopeo stages layers here: vendor images are several GB
-                        {"name": "var-tmp", "emptyDir": {"sizeLimit": "40Gi"}},
-                    ],
-                },
-            },
+            "template": {"metadata": {"labels": labels}, "spec": pod},
         },
     }
