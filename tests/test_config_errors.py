@@ -276,10 +276,10 @@ PARTEK_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
         ["flow-platform:partek.ingress.host", "DNS host name"],
     ),
     (
-        "home volume with neither claim nor storage class",
+        "home volume with neither EFS, claim nor storage class",
         "tst",
         _delete("partek.home.storageClass"),
-        ["flow-platform:partek.home.claimName", "set exactly one of claimName"],
+        ["flow-platform:partek.home.efs", "set exactly one of efs: true", "storageClass", "claimName"],
     ),
 ]
 CASES += PARTEK_CASES

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,7 +263,7 @@ def run_program(
     stack: str,
     config: Mapping[str, str],
     secret_keys: list[str],
-    program: Callable[[], None] | None = None,
+    program: Callable[[], Awaitable[None] | None] | None = None,
     monitor: RecordingMonitor | None = None,
 ) -> list[Registration]:
     """Run ``program`` (default: the stack program) under mocks; return what it registered.
@@ -273,12 +273,12 @@ def run_program(
     """
     if program is None:
 
-        def program() -> None:
+        def program() -> Awaitable[None]:
             # Imported here, after set_mocks, as Pulumi's testing guide asks.
             from .loader import load
             from .program import build
 
-            build(load(stack))
+            return build(load(stack), stack)
 
     _open_event_loop()
     monitor = monitor or RecordingMonitor(FlowMocks())

@@ -17,6 +17,7 @@ from flow_platform.partek.flexlm_server import NAME as FLEXLM_NAME
 from flow_platform.partek.flow_headnode import NAME as HEADNODE_NAME
 from flow_platform.partek.flow_headnode import LicenseServerPeer
 
+from .aws_foundation import Foundation, shared_volume
 from .config import PartekConfig, StackConfig
 
 LICENSE_EXCEPTION = (
@@ -38,7 +39,11 @@ LICENSE_GUARDRAILS: NamespaceGuardrailsArgs = {
 
 
 def deploy(
-    cfg: StackConfig, block: PartekConfig, namespace: str, opts: pulumi.ResourceOptions
+    cfg: StackConfig,
+    block: PartekConfig,
+    namespace: str,
+    opts: pulumi.ResourceOptions,
+    foundation: Foundation,
 ) -> dict[str, Any]:
     """Register Partek Flow into ``namespace``; returns the stack outputs for it."""
     env = cfg.environment
@@ -68,7 +73,7 @@ def deploy(
             {
                 "namespace": license_ns,
                 "env": env,
-                "image": lic.image.ref(),
+                "image": foundation.image("flexlm"),
                 "license": pulumi.Output.secret(lic.text.get_secret_value()),
                 "storage_class": lic.storage_class,
                 "service_name": lic.service_name,
@@ -93,6 +98,9 @@ def deploy(
     home = block.home
     if home.claim_name is not None:
         home_claim = home.claim_name
+    elif home.efs:
+        home_claim = "partek-flow-home"
+        shared_volume("partek-home", cfg, foundation, "partek", namespace, home_claim, str(home.size), opts)
     else:
         assert home.storage_class is not None
         home_claim = "partek-flow-home"
@@ -112,7 +120,7 @@ def deploy(
     headnode_args: FlowHeadnodeArgs = {
         "namespace": namespace,
         "env": env,
-        "image": block.image.ref(),
+        "image": foundation.image("partek-flow"),
         "license_address": license_address,
         "mode": head.mode,
         "cpu": str(head.cpu),
@@ -147,7 +155,7 @@ def deploy(
         worker_args: FlowWorkersArgs = {
             "namespace": namespace,
             "env": env,
-            "image": block.image.ref(),
+            "image": foundation.image("partek-flow"),
             "replicas": workers.replicas,
             "cpu": str(workers.cpu),
             "memory": str(workers.memory),

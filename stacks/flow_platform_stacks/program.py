@@ -4,8 +4,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from flow_platform.k8s import NamespaceGuardrails
 
-from . import partek
-from .config import PartekConfig, StackConfig
+from . import aws_foundation, partek
+from .config import ClusterFacts, PartekConfig, StackConfig
 from .errors import ConfigError
 from .loader import load
 
@@ -26,10 +26,20 @@ def kubernetes_provider(cfg: StackConfig) -> k8s.Provider:
     )
 
 
-def build(cfg: StackConfig) -> None:
-    """Register every resource of the stack; ``cfg`` is already validated."""
-    provider = kubernetes_provider(cfg)
-    opts = pulumi.ResourceOptions(providers=[provider])
+async def build(cfg: StackConfig, stack: str) -> None:
+    """Register every resource of the stack; ``cfg`` is already validated.
+
+    The cluster's facts are resolved first (reading the cluster stack when configured), so a
+    missing fact fails before anything but that stack reference is registered.
+    """
+    facts: ClusterFacts | None = None
+    if cfg.aws is not None:
+        facts = await aws_foundation.cluster_facts(stack, cfg.aws)
+    providers: list[pulumi.ProviderResource] = [kubernetes_provider(cfg)]
+    if cfg.aws is not None:
+        providers.append(aws_foundation.aws_provider(cfg.aws, cfg.environment))
+    opts = pulumi.ResourceOptions(providers=providers)
+    foundation = aws_foundation.deploy(cfg, facts, opts)
     namespaces: dict[str, pulumi.Output[str]] = {}
     for system in cfg.enabled_systems():
         block = cfg.system(system)
@@ -55,7 +65,7 @@ def build(cfg: StackConfig) -> None:
         namespaces[system] = guardrails.namespace_name
         system_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails]))
         if isinstance(block, PartekConfig):
-            pulumi.export("partek", partek.deploy(cfg, block, namespace, system_opts))
+            pulumi.export("partek", partek.deploy(cfg, block, namespace, system_opts, foundation))
     pulumi.export("environment", cfg.environment)
     pulumi.export("namespaces", namespaces)
 
@@ -67,4 +77,11 @@ def main() -> None:
     except ConfigError as error:
         # RunError is printed without a Python traceback by the Pulumi language host.
         raise pulumi.RunError(str(error)) from None
-    build(cfg)
+
+    async def program() -> None:
+        try:
+            await build(cfg, pulumi.get_stack())
+        except ConfigError as error:
+            raise pulumi.RunError(str(error)) from None
+
+    pulumi.run(program)

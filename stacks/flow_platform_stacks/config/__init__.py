@@ -11,10 +11,24 @@ from typing import Self
 from pydantic import model_validator
 
 from ..errors import KeyProblem
+from flow_platform.aws import CACHEABLE, ImageRef, needs_copy
+
+from .aws import AwsConfig, ClusterFacts, ClusterStack, EcrConfig, EfsConfig
 from .base import SYSTEMS, Environment, KubernetesConfig, Strict, SystemConfig
 from .partek import PartekConfig
 
-__all__ = ["SYSTEMS", "Environment", "PartekConfig", "StackConfig", "SystemConfig"]
+__all__ = [
+    "SYSTEMS",
+    "AwsConfig",
+    "ClusterFacts",
+    "ClusterStack",
+    "EcrConfig",
+    "EfsConfig",
+    "Environment",
+    "PartekConfig",
+    "StackConfig",
+    "SystemConfig",
+]
 
 
 class StackConfig(Strict):
@@ -24,6 +38,7 @@ class StackConfig(Strict):
     protect: bool = False
     """Protect stateful resources (namespaces, volumes, file systems, license storage); required in prd."""
     kubernetes: KubernetesConfig
+    aws: AwsConfig | None = None
     partek: PartekConfig | None = None
     flink: SystemConfig | None = None
     hyperflow: SystemConfig | None = None
@@ -43,6 +58,49 @@ class StackConfig(Strict):
                 )
             seen[namespace] = system
         return self
+
+    @model_validator(mode="after")
+    def _aws_rules(self) -> Self:
+        aws = self.aws
+        partek = self.partek if self.partek is not None and self.partek.enabled else None
+        if partek is not None and partek.home.efs and (aws is None or aws.efs is None):
+            raise KeyProblem(["partek", "home", "efs"], "needs aws.efs (and aws: accountId, region, cluster)")
+        if aws is None:
+            return self
+        if self.environment == "prd" and aws.efs is not None and aws.efs.kms_key_arn is None:
+            raise KeyProblem(["aws", "efs", "kmsKeyArn"], "required in prd: encrypt with a customer KMS key")
+        mirror = aws.mirror()
+        if mirror is not None:
+            images = self.images()
+            copied = sorted(name for name, ref in images.items() if needs_copy(ref))
+            if copied and mirror.copy_job is None:
+                raise KeyProblem(
+                    ["aws", "ecr", "copyJob"],
+                    f"required: {', '.join(copied)} come from registries ECR cannot cache, so the copy job"
+                    " must push them (set copyJob.sourceAuth with their credentials)",
+                )
+            for ref in images.values():
+                registry = ImageRef.parse(ref).registry
+                upstream = CACHEABLE.get(registry)
+                if upstream is not None and upstream.needs_credentials and upstream.key not in mirror.credential_arns:
+                    raise KeyProblem(
+                        ["aws", "ecr", "credentialArns", upstream.key],
+                        f"the {registry} pull-through cache needs a Secrets Manager credential"
+                        " (named ecr-pullthroughcache/...)",
+                    )
+        return self
+
+    def images(self) -> dict[str, str]:
+        """Every image the stack runs, logical name -> upstream reference."""
+        images: dict[str, str] = {}
+        partek = self.system("partek")
+        if isinstance(partek, PartekConfig):
+            images.update(partek.images())
+        mirror = self.aws.mirror() if self.aws is not None else None
+        if mirror is not None and mirror.copy_job is not None and any(needs_copy(r) for r in images.values()):
+            images["skopeo"] = mirror.copy_job.copier_image
+            images["aws-cli"] = mirror.copy_job.aws_cli_image
+        return images
 
     def system(self, name: str) -> SystemConfig | None:
         block: SystemConfig | None = getattr(self, name)

@@ -149,19 +149,21 @@ class HeadnodeConfig(Strict):
 
 
 class HomeConfig(Strict):
-    """The ReadWriteMany /home/flow volume: an existing claim, or one created here."""
+    """The ReadWriteMany /home/flow volume: EFS, a claim created with a StorageClass, or your claim."""
 
+    efs: bool = False
+    """Create an EFS file system for it (needs ``aws.efs``)."""
     claim_name: str | None = None
     storage_class: str | None = None
     size: Storage = Field(default_factory=lambda: Quantity.parse("500Gi"))
 
     @model_validator(mode="after")
     def _one(self) -> Self:
-        if (self.claim_name is None) == (self.storage_class is None):
+        if [self.efs, self.claim_name is not None, self.storage_class is not None].count(True) != 1:
             raise KeyProblem(
-                ["claimName"],
-                "set exactly one of claimName (an existing ReadWriteMany claim) or"
-                " storageClass (a ReadWriteMany class such as efs-sc, to create the claim)",
+                ["efs"],
+                "set exactly one of efs: true (an EFS file system, see aws.efs), storageClass (a"
+                " ReadWriteMany class, to create the claim) or claimName (an existing ReadWriteMany claim)",
             )
         return self
 
@@ -252,3 +254,10 @@ class PartekConfig(SystemConfig):
 
     def license_namespace(self, env: str) -> str:
         return self.license.namespace or f"partek-license-{env}"
+
+    def images(self) -> dict[str, str]:
+        """Logical image name -> upstream reference, for the mirror."""
+        images = {"partek-flow": self.image.ref()}
+        if self.license.mode == "flexlm" and self.license.image is not None:
+            images["flexlm"] = self.license.image.ref()
+        return images

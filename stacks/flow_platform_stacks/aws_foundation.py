@@ -1,0 +1,179 @@
+"""Compose the AWS foundations: the provider, the cluster's facts, the ECR mirror and EFS volumes."""
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+from flow_platform.aws import CopyJobSettings, EcrMirror, EcrMirrorArgs, EfsSharedVolume, EfsSharedVolumeArgs, mirror_uri
+from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs
+
+from .config import AwsConfig, ClusterFacts, StackConfig
+from .errors import ConfigError, Problem
+
+MIRROR_GUARDRAILS: NamespaceGuardrailsArgs = {
+    "default_request": {"cpu": "100m", "memory": "256Mi"},
+    "default_limit": {"memory": "1Gi"},
+    "max_limit": {"cpu": "1", "memory": "2Gi"},
+    "quota": {
+        "requests.cpu": "2",
+        "requests.memory": "2Gi",
+        "limits.memory": "4Gi",
+        "pods": "4",
+        "persistentvolumeclaims": "0",
+    },
+}
+
+
+def aws_provider(cfg: AwsConfig, env: str) -> aws.Provider:
+    """The one AWS provider: pinned to the account, so a wrong profile fails instead of deploying."""
+    return aws.Provider(
+        "aws",
+        region=cfg.region,
+        allowed_account_ids=[cfg.account_id],
+        default_tags={"tags": {**cfg.tags, "env": env, "project": "flow-platform", "managed-by": "pulumi"}},
+    )
+
+
+async def cluster_facts(stack: str, cfg: AwsConfig) -> ClusterFacts:
+    """The cluster's facts, from config or read from the cluster stack's outputs.
+
+    Read before anything else is registered, so a missing output is a config error naming it.
+    """
+    if cfg.cluster is not None:
+        return cfg.cluster
+    assert cfg.cluster_stack is not None
+    reference = pulumi.StackReference(f"cluster-{cfg.cluster_stack.name}", stack_name=cfg.cluster_stack.name)
+    names = cfg.cluster_stack.outputs
+    values: dict[str, object] = {}
+    problems: list[Problem] = []
+    for field_name, info in type(names).model_fields.items():
+        output_name = getattr(names, field_name)
+        details = await reference.get_output_details(output_name)
+        value = details.value if details.value is not None else details.secret_value
+        if value is None:
+            problems.append(
+                Problem(
+                    ("aws", "clusterStack", "outputs", info.alias or field_name),
+                    f"stack {cfg.cluster_stack.name!r} has no output {output_name!r}: export it there,"
+                    " or name the output that holds it",
+                )
+            )
+        values[info.alias or field_name] = value
+    if problems:
+        raise ConfigError(stack, problems)
+    try:
+        return ClusterFacts.model_validate(values)
+    except ValueError as error:
+        raise ConfigError(
+            stack, [Problem(("aws", "clusterStack", "name"), f"its outputs are not usable cluster facts: {error}")]
+        ) from None
+
+
+@dataclass
+class Foundation:
+    """What the systems need from AWS: cluster facts and where each image is pulled from."""
+
+    cfg: AwsConfig | None
+    facts: ClusterFacts | None
+    images: dict[str, str]
+
+    def image(self, logical: str) -> str:
+        return self.images[logical]
+
+
+def deploy(cfg: StackConfig, facts: ClusterFacts | None, opts: pulumi.ResourceOptions) -> Foundation:
+    """Register the ECR mirror (when enabled) and say which reference each image is pulled by."""
+    upstream = cfg.images()
+    aws_cfg = cfg.aws
+    mirror = aws_cfg.mirror() if aws_cfg is not None else None
+    if aws_cfg is None or mirror is None or facts is None:
+        return Foundation(aws_cfg, facts, upstream)
+    copy_settings: CopyJobSettings | None = None
+    if mirror.copy_job is not None:
+        namespace = mirror.copy_job.namespace or f"image-mirror-{cfg.environment}"
+        guardrails = NamespaceGuardrails(
+            "image-mirror",
+            {
+                "namespace": namespace,
+                "env": cfg.environment,
+                "system": "mirror",
+                "pod_security_version": cfg.kubernetes.pod_security_version,
+                **MIRROR_GUARDRAILS,
+            },
+            opts,
+        )
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails]))
+        copy_settings = {
+            "namespace": namespace,
+            "schedule": mirror.copy_job.schedule,
+            "copier_image": mirror_uri(aws_cfg.account_id, aws_cfg.region, mirror.prefix, "skopeo",
+                                       mirror.copy_job.copier_image),
+            "aws_cli_image": mirror_uri(aws_cfg.account_id, aws_cfg.region, mirror.prefix, "aws-cli",
+                                        mirror.copy_job.aws_cli_image),
+            "source_auth": pulumi.Output.secret(mirror.copy_job.source_auth.get_secret_value()),
+            "oidc_provider_arn": facts.oidc_provider_arn,
+            "oidc_issuer": facts.oidc_provider_url,
+        }
+    mirror_args: EcrMirrorArgs = {
+            "env": cfg.environment,
+            "account_id": aws_cfg.account_id,
+            "region": aws_cfg.region,
+            "prefix": mirror.prefix,
+            "images": upstream,
+            "keep_tagged": mirror.keep_tagged,
+            "untagged_days": mirror.untagged_days,
+            "mutable_tag_patterns": mirror.mutable_tag_patterns,
+            "credential_arns": dict(mirror.credential_arns),
+            "protect": cfg.protect,
+            "tags": aws_cfg.tags,
+    }
+    if mirror.kms_key_arn:
+        mirror_args["kms_key_arn"] = mirror.kms_key_arn
+    if copy_settings is not None:
+        mirror_args["copy_job"] = copy_settings
+    ecr = EcrMirror("mirror", mirror_args, opts)
+    pulumi.export("imageUris", ecr.image_uris)
+    images = {
+        logical: mirror_uri(aws_cfg.account_id, aws_cfg.region, mirror.prefix, logical, ref)
+        for logical, ref in upstream.items()
+    }
+    return Foundation(aws_cfg, facts, images)
+
+
+def shared_volume(
+    name: str,
+    cfg: StackConfig,
+    foundation: Foundation,
+    system: str,
+    namespace: str,
+    claim_name: str,
+    size: str,
+    opts: pulumi.ResourceOptions,
+) -> EfsSharedVolume:
+    """An EFS-backed ReadWriteMany claim for ``system`` in ``namespace``."""
+    aws_cfg, facts = foundation.cfg, foundation.facts
+    assert aws_cfg is not None and aws_cfg.efs is not None and facts is not None
+    efs = aws_cfg.efs
+    args: EfsSharedVolumeArgs = {
+            "env": cfg.environment,
+            "system": system,
+            "vpc_id": facts.vpc_id,
+            "subnet_ids": facts.private_subnet_ids,
+            "node_security_group_id": facts.node_security_group_id,
+            "throughput_mode": efs.throughput_mode,
+            "namespace": namespace,
+            "claim_name": claim_name,
+            "root_path": f"/{system}/{claim_name}",
+            "uid": 1000,
+            "gid": 1000,
+            "capacity": size,
+            "protect": cfg.protect,
+            "tags": aws_cfg.tags,
+    }
+    if efs.kms_key_arn:
+        args["kms_key_arn"] = efs.kms_key_arn
+    if efs.provisioned_throughput_mibps is not None:
+        args["provisioned_throughput_mibps"] = efs.provisioned_throughput_mibps
+    if efs.transition_to_ia is not None:
+        args["transition_to_ia"] = efs.transition_to_ia
+    return EfsSharedVolume(name, args, opts)
