@@ -278,7 +278,7 @@ PARTEK_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
     (
         "home volume with neither EFS, claim nor storage class",
         "tst",
-        _delete("partek.home.storageClass"),
+        _delete("partek.home.efs"),
         ["flow-platform:partek.home.efs", "set exactly one of efs: true", "storageClass", "claimName"],
     ),
 ]

@@ -7,6 +7,14 @@ from conftest import ENVS, Stack, raw_stack_yaml, run_config
 from test_partek_sizing import GOOD_LICENSE
 
 PARTEK_NS = {"dev": "partek-dev", "tst": "partek-tst", "uat": "partek-flow-uat", "prd": "partek-flow-prd"}
+ACCOUNTS = {"tst": "111111111111", "uat": "222222222222", "prd": "333333333333"}
+
+
+def flow_image(env: str) -> str:
+    """dev pulls upstream (mirror disabled); the others pull the ECR mirror's copy."""
+    if env == "dev":
+        return "registry.partek.com/rtw:23.0809.22"
+    return f"{ACCOUNTS[env]}.dkr.ecr.us-west-2.amazonaws.com/flow-platform/partek-flow:23.0809.22"
 
 
 def _container(obj: dict[str, Any], name: str) -> dict[str, Any]:
@@ -79,7 +87,7 @@ def test_headnode_resources_and_jvm_options_per_env(
     env_vars = _env(container)
     assert env_vars["CATALINA_OPTS"] == opts
     assert env_vars["PARTEK_COMMON_NO_TOTAL_LIMITS"] == "1"
-    assert container["image"] == "registry.partek.com/rtw:23.0809.22"
+    assert container["image"] == flow_image(env)
 
 
 @pytest.mark.parametrize(
@@ -326,7 +334,7 @@ def test_workers_per_env(stack: Any, env: str, replicas: int | None) -> None:
     assert deployment["spec"]["replicas"] == replicas
     pod = deployment["spec"]["template"]["spec"]
     [container] = pod["containers"]
-    assert container["image"] == "registry.partek.com/rtw:23.0809.22"
+    assert container["image"] == flow_image(env)
     assert pod["securityContext"]["runAsUser"] == 1000 and pod["securityContext"]["fsGroup"] == 1000
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert {"name": "home-flow", "mountPath": "/home/flow"} in container["volumeMounts"]
@@ -348,11 +356,14 @@ def test_workers_reach_only_the_headnode(stack: Any) -> None:
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_home_flow_claim_is_rwx_and_protected_as_configured(stack: Any, env: str) -> None:
+def test_home_flow_claim_is_the_efs_volume_and_protected_as_configured(stack: Any, env: str) -> None:
     rendered = stack(env)
     claim = rendered.one("PersistentVolumeClaim", "partek-flow-home", PARTEK_NS[env])["spec"]
     assert claim["accessModes"] == ["ReadWriteMany"]
-    assert claim["storageClassName"] == "efs-sc"
-    reg = rendered.by_name("home-flow-claim")
-    assert reg.options["protect"] is raw_stack_yaml(env)["config"]["flow-platform:protect"]
-    assert reg.options["retain_on_delete"] is True
+    assert claim["storageClassName"] == "", "statically bound, never dynamically provisioned"
+    assert claim["volumeName"] == f"{PARTEK_NS[env]}-partek-flow-home"
+    protect = raw_stack_yaml(env)["config"]["flow-platform:protect"]
+    for name in ("partek-home-claim", "partek-home-pv", "partek-home-fs", "partek-home-ap"):
+        reg = rendered.by_name(name)
+        assert reg.options["protect"] is protect, name
+        assert reg.options["retain_on_delete"] is True, name

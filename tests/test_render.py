@@ -27,8 +27,10 @@ def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(
     assert code == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "aws.md",
+        "cluster.yaml",
         "flink-prd.yaml",
         "hyperflow-prd.yaml",
+        "image-mirror-prd.yaml",
         "partek-flow-prd.yaml",
         "partek-license-prd.yaml",
         "resources.json",

@@ -14,12 +14,14 @@ def _namespaces(stack: Stack) -> list[str]:
 
 def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) -> None:
     assert _namespaces(stack("dev")) == ["flink-dev", "hyperflow-dev", "partek-dev"]
-    assert _namespaces(stack("tst")) == ["flink-tst", "hyperflow-tst", "partek-tst"]
+    # tst, uat and prd mirror images into ECR, with the copy job in a namespace of its own
+    assert _namespaces(stack("tst")) == ["flink-tst", "hyperflow-tst", "image-mirror-tst", "partek-tst"]
     # uat disables HyperFlow and names its Partek namespace explicitly
-    assert _namespaces(stack("uat")) == ["flink-uat", "partek-flow-uat", "partek-license-uat"]
+    assert _namespaces(stack("uat")) == ["flink-uat", "image-mirror-uat", "partek-flow-uat", "partek-license-uat"]
     assert _namespaces(stack("prd")) == [
         "flink-prd",
         "hyperflow-prd",
+        "image-mirror-prd",
         "partek-flow-prd",
         "partek-license-prd",
     ]

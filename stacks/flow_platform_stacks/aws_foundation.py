@@ -98,6 +98,7 @@ def deploy(cfg: StackConfig, facts: ClusterFacts | None, opts: pulumi.ResourceOp
                 "env": cfg.environment,
                 "system": "mirror",
                 "pod_security_version": cfg.kubernetes.pod_security_version,
+                "protect": cfg.protect,
                 **MIRROR_GUARDRAILS,
             },
             opts,
