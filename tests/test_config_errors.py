@@ -282,7 +282,93 @@ PARTEK_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
         ["flow-platform:partek.home.efs", "set exactly one of efs: true", "storageClass", "claimName"],
     ),
 ]
-CASES += PARTEK_CASES
+AWS_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
+    (
+        "empty subnet list",
+        "tst",
+        _set("aws.cluster.privateSubnetIds", []),
+        ["flow-platform:aws.cluster.privateSubnetIds", "at least 1 item"],
+    ),
+    (
+        "subnet id that is not one",
+        "dev",
+        _set("aws.cluster.privateSubnetIds", ["subnet-0a1b2c3d4e5f60712", "sn-123"]),
+        ["flow-platform:aws.cluster.privateSubnetIds[1]", "'sn-123' is not a subnet id"],
+    ),
+    (
+        "lifecycle count of zero",
+        "prd",
+        _set("aws.ecr.keepTagged", 0),
+        ["flow-platform:aws.ecr.keepTagged = 0", "greater than or equal to 1"],
+    ),
+    (
+        "malformed account id",
+        "uat",
+        _set("aws.accountId", "22222222222"),
+        ["flow-platform:aws.accountId = '22222222222'", "should match pattern"],
+    ),
+    (
+        "malformed region",
+        "tst",
+        _set("aws.region", "us-west"),
+        ["flow-platform:aws.region = 'us-west'", "should match pattern"],
+    ),
+    (
+        "prd EFS without a customer KMS key",
+        "prd",
+        _delete("aws.efs.kmsKeyArn"),
+        ["flow-platform:aws.efs.kmsKeyArn", "required in prd"],
+    ),
+    (
+        "both cluster facts and a cluster stack",
+        "dev",
+        _set("aws.clusterStack", {"name": "acme/eks/dev"}),
+        ["flow-platform:aws.cluster", "set exactly one of aws.cluster"],
+    ),
+    (
+        "neither cluster facts nor a cluster stack",
+        "dev",
+        _delete("aws.cluster"),
+        ["flow-platform:aws.cluster", "set exactly one of aws.cluster"],
+    ),
+    (
+        "a missing cluster fact",
+        "tst",
+        _delete("aws.cluster.nodeSecurityGroupId"),
+        ["flow-platform:aws.cluster.nodeSecurityGroupId", "required key is missing"],
+    ),
+    (
+        "provisioned throughput without a rate",
+        "uat",
+        _set("aws.efs.throughputMode", "provisioned"),
+        ["flow-platform:aws.efs.provisionedThroughputMibps", "exactly when throughputMode is 'provisioned'"],
+    ),
+    (
+        "vendor images without the copy job",
+        "tst",
+        _delete("aws.ecr.copyJob"),
+        ["flow-platform:aws.ecr.copyJob", "partek-flow come from registries ECR cannot cache"],
+    ),
+    (
+        "a copy schedule that is not cron",
+        "prd",
+        _set("aws.ecr.copyJob.schedule", "daily"),
+        ["flow-platform:aws.ecr.copyJob.schedule = 'daily'", "five fields"],
+    ),
+    (
+        "EFS home without aws.efs",
+        "dev",
+        _delete("aws.efs"),
+        ["flow-platform:partek.home.efs", "needs aws.efs"],
+    ),
+    (
+        "KMS key that is not an ARN",
+        "prd",
+        _set("aws.ecr.kmsKeyArn", "alias/flow"),
+        ["flow-platform:aws.ecr.kmsKeyArn = 'alias/flow'", "should match pattern"],
+    ),
+]
+CASES += PARTEK_CASES + AWS_CASES
 
 
 @pytest.mark.parametrize(("title", "env", "mutate", "expected"), CASES, ids=[c[0] for c in CASES])

@@ -4,7 +4,14 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-from flow_platform.aws import CopyJobSettings, EcrMirror, EcrMirrorArgs, EfsSharedVolume, EfsSharedVolumeArgs, mirror_uri
+from flow_platform.aws import (
+    CopyJobSettings,
+    EcrMirror,
+    EcrMirrorArgs,
+    EfsSharedVolume,
+    EfsSharedVolumeArgs,
+    mirror_uri,
+)
 from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs
 
 from .config import AwsConfig, ClusterFacts, StackConfig
@@ -65,7 +72,8 @@ async def cluster_facts(stack: str, cfg: AwsConfig) -> ClusterFacts:
         return ClusterFacts.model_validate(values)
     except ValueError as error:
         raise ConfigError(
-            stack, [Problem(("aws", "clusterStack", "name"), f"its outputs are not usable cluster facts: {error}")]
+            stack,
+            [Problem(("aws", "clusterStack", "name"), f"its outputs are not usable cluster facts: {error}")],
         ) from None
 
 
@@ -107,26 +115,28 @@ def deploy(cfg: StackConfig, facts: ClusterFacts | None, opts: pulumi.ResourceOp
         copy_settings = {
             "namespace": namespace,
             "schedule": mirror.copy_job.schedule,
-            "copier_image": mirror_uri(aws_cfg.account_id, aws_cfg.region, mirror.prefix, "skopeo",
-                                       mirror.copy_job.copier_image),
-            "aws_cli_image": mirror_uri(aws_cfg.account_id, aws_cfg.region, mirror.prefix, "aws-cli",
-                                        mirror.copy_job.aws_cli_image),
+            "copier_image": mirror_uri(
+                aws_cfg.account_id, aws_cfg.region, mirror.prefix, "skopeo", mirror.copy_job.copier_image
+            ),
+            "aws_cli_image": mirror_uri(
+                aws_cfg.account_id, aws_cfg.region, mirror.prefix, "aws-cli", mirror.copy_job.aws_cli_image
+            ),
             "source_auth": pulumi.Output.secret(mirror.copy_job.source_auth.get_secret_value()),
             "oidc_provider_arn": facts.oidc_provider_arn,
             "oidc_issuer": facts.oidc_provider_url,
         }
     mirror_args: EcrMirrorArgs = {
-            "env": cfg.environment,
-            "account_id": aws_cfg.account_id,
-            "region": aws_cfg.region,
-            "prefix": mirror.prefix,
-            "images": upstream,
-            "keep_tagged": mirror.keep_tagged,
-            "untagged_days": mirror.untagged_days,
-            "mutable_tag_patterns": mirror.mutable_tag_patterns,
-            "credential_arns": dict(mirror.credential_arns),
-            "protect": cfg.protect,
-            "tags": aws_cfg.tags,
+        "env": cfg.environment,
+        "account_id": aws_cfg.account_id,
+        "region": aws_cfg.region,
+        "prefix": mirror.prefix,
+        "images": upstream,
+        "keep_tagged": mirror.keep_tagged,
+        "untagged_days": mirror.untagged_days,
+        "mutable_tag_patterns": mirror.mutable_tag_patterns,
+        "credential_arns": dict(mirror.credential_arns),
+        "protect": cfg.protect,
+        "tags": aws_cfg.tags,
     }
     if mirror.kms_key_arn:
         mirror_args["kms_key_arn"] = mirror.kms_key_arn
@@ -156,20 +166,20 @@ def shared_volume(
     assert aws_cfg is not None and aws_cfg.efs is not None and facts is not None
     efs = aws_cfg.efs
     args: EfsSharedVolumeArgs = {
-            "env": cfg.environment,
-            "system": system,
-            "vpc_id": facts.vpc_id,
-            "subnet_ids": facts.private_subnet_ids,
-            "node_security_group_id": facts.node_security_group_id,
-            "throughput_mode": efs.throughput_mode,
-            "namespace": namespace,
-            "claim_name": claim_name,
-            "root_path": f"/{system}/{claim_name}",
-            "uid": 1000,
-            "gid": 1000,
-            "capacity": size,
-            "protect": cfg.protect,
-            "tags": aws_cfg.tags,
+        "env": cfg.environment,
+        "system": system,
+        "vpc_id": facts.vpc_id,
+        "subnet_ids": facts.private_subnet_ids,
+        "node_security_group_id": facts.node_security_group_id,
+        "throughput_mode": efs.throughput_mode,
+        "namespace": namespace,
+        "claim_name": claim_name,
+        "root_path": f"/{system}/{claim_name}",
+        "uid": 1000,
+        "gid": 1000,
+        "capacity": size,
+        "protect": cfg.protect,
+        "tags": aws_cfg.tags,
     }
     if efs.kms_key_arn:
         args["kms_key_arn"] = efs.kms_key_arn

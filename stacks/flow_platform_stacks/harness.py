@@ -101,9 +101,23 @@ def _urn_of_ref(ref: str) -> str | None:
 
 
 class FlowMocks(pulumi_mocks.Mocks):
-    """Echo inputs back as state, filling what the cloud or API server would compute."""
+    """Echo inputs back as state, filling what the cloud or API server would compute.
+
+    ``stack_outputs`` plays the stacks a program references (``pulumi.StackReference``): stack
+    name -> its outputs. A stack not listed has no outputs.
+    """
+
+    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self.stack_outputs = dict(stack_outputs or {})
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = str(args.inputs.get("name", args.name))
+            return name, {
+                "name": name,
+                "outputs": dict(self.stack_outputs.get(name, {})),
+                "secretOutputNames": [],
+            }
         state = dict(args.inputs)
         if args.typ.startswith("kubernetes:") and not args.typ.startswith("pulumi:"):
             metadata = dict(state.get("metadata") or {})

@@ -94,9 +94,19 @@ def _aws_summary(registrations: Iterable[Registration]) -> str:
         for key, value in sorted(reg.inputs.items()):
             if key in ("tags", "tagsAll"):
                 continue
-            lines.append(f"- {key}: {json.dumps(value, sort_keys=True)}")
+            lines.append(f"- {key}: {json.dumps(_readable(value), sort_keys=True)}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _readable(value: Any) -> Any:
+    """JSON documents held in strings (IAM and lifecycle policies) shown as data, not escaped text."""
+    if isinstance(value, str) and value.startswith(("{", "[")):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def write(registrations: list[Registration], out: Path) -> dict[str, Counter[str]]:

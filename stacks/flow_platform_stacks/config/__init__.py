@@ -8,11 +8,10 @@ quantities are parsed and compared by value. Secrets are ``SecretStr`` here and 
 
 from typing import Self
 
+from flow_platform.aws import CACHEABLE, ImageRef, needs_copy
 from pydantic import model_validator
 
 from ..errors import KeyProblem
-from flow_platform.aws import CACHEABLE, ImageRef, needs_copy
-
 from .aws import AwsConfig, ClusterFacts, ClusterStack, EcrConfig, EfsConfig
 from .base import SYSTEMS, Environment, KubernetesConfig, Strict, SystemConfig
 from .partek import PartekConfig
@@ -82,7 +81,11 @@ class StackConfig(Strict):
             for ref in images.values():
                 registry = ImageRef.parse(ref).registry
                 upstream = CACHEABLE.get(registry)
-                if upstream is not None and upstream.needs_credentials and upstream.key not in mirror.credential_arns:
+                if (
+                    upstream is not None
+                    and upstream.needs_credentials
+                    and upstream.key not in mirror.credential_arns
+                ):
                     raise KeyProblem(
                         ["aws", "ecr", "credentialArns", upstream.key],
                         f"the {registry} pull-through cache needs a Secrets Manager credential"

@@ -21,7 +21,9 @@ class ClusterFacts(Strict):
     vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$")
     private_subnet_ids: list[str] = Field(min_length=1)
     node_security_group_id: str = Field(pattern=r"^sg-[0-9a-f]{8,17}$")
-    oidc_provider_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/oidc\.eks\..+/id/[A-Z0-9]+$")
+    oidc_provider_arn: str = Field(
+        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/oidc\.eks\..+/id/[A-Z0-9]+$"
+    )
     oidc_provider_url: str = Field(pattern=r"^(https://)?oidc\.eks\.[a-z0-9-]+\.amazonaws\.com/id/[A-Z0-9]+$")
 
     @field_validator("private_subnet_ids")
@@ -55,8 +57,15 @@ class ClusterStack(Strict):
 
 ThroughputMode = Literal["elastic", "bursting", "provisioned"]
 TransitionToIa = Literal[
-    "AFTER_1_DAY", "AFTER_7_DAYS", "AFTER_14_DAYS", "AFTER_30_DAYS", "AFTER_60_DAYS", "AFTER_90_DAYS",
-    "AFTER_180_DAYS", "AFTER_270_DAYS", "AFTER_365_DAYS",
+    "AFTER_1_DAY",
+    "AFTER_7_DAYS",
+    "AFTER_14_DAYS",
+    "AFTER_30_DAYS",
+    "AFTER_60_DAYS",
+    "AFTER_90_DAYS",
+    "AFTER_180_DAYS",
+    "AFTER_270_DAYS",
+    "AFTER_365_DAYS",
 ]
 
 
