@@ -134,7 +134,7 @@ def deploy(cfg: StackConfig, facts: ClusterFacts | None, opts: pulumi.ResourceOp
         "keep_tagged": mirror.keep_tagged,
         "untagged_days": mirror.untagged_days,
         "mutable_tag_patterns": mirror.mutable_tag_patterns,
-        "credential_arns": dict(mirror.credential_arns),
+        "credential_arns": {str(key): arn for key, arn in mirror.credential_arns.items()},
         "protect": cfg.protect,
         "tags": aws_cfg.tags,
     }
