@@ -65,12 +65,16 @@ def main() -> None:
             f"{env:<5} {len(registrations):>9} {program_s * 1000:>11.1f} {base_s * 1000:>12.1f}"
             f" {program_s / base_s:>6.2f}"
         )
-    ours = _import_seconds("flow_platform.k8s", args.runs)
-    theirs = _import_seconds("pulumi_kubernetes", args.runs)
-    print(
-        f"import flow_platform.k8s {ours * 1000:.0f} ms vs pulumi_kubernetes {theirs * 1000:.0f} ms"
-        f" (ratio {ours / theirs:.2f})"
-    )
+    for ours_mod, theirs_mod in (
+        ("flow_platform.k8s", "pulumi_kubernetes"),
+        ("flow_platform.k8s, flow_platform.partek, flow_platform.aws", "pulumi_kubernetes, pulumi_aws"),
+    ):
+        ours = _import_seconds(ours_mod, args.runs)
+        theirs = _import_seconds(theirs_mod, args.runs)
+        print(
+            f"import {ours_mod}: {ours * 1000:.0f} ms"
+            f" vs {theirs_mod}: {theirs * 1000:.0f} ms (ratio {ours / theirs:.2f})"
+        )
 
 
 if __name__ == "__main__":

@@ -101,3 +101,16 @@ def test_an_unknown_stack_names_the_stacks_that_exist(capsys: pytest.CaptureFixt
     code = main(["render", "qa", "--project-dir", str(ROOT)])
     assert code == 1
     assert "stacks here: dev, prd, tst, uat" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("env", ["dev", "tst", "uat", "prd"])
+def test_aws_summary_lists_resources_with_key_inputs(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _render(env, tmp_path, capsys)
+    assert code == 0
+    summary = (tmp_path / "aws.md").read_text()
+    assert "## partek-home-fs (aws:efs/fileSystem:FileSystem)" in summary
+    assert "- encrypted: true" in summary
+    assert '"sts.amazonaws.com"' in summary or env == "dev", "the IRSA trust policy is shown as data"
+    assert "aws:efs/mountTarget:MountTarget" in out

@@ -97,7 +97,7 @@ def network_policy(
     spec: dict[str, Any],
     labels: dict[str, str],
     opts: pulumi.ResourceOptions,
-) -> k8s.networking.v1.NetworkPolicy:
+) -> "k8s.networking.v1.NetworkPolicy":
     """Register one NetworkPolicy; thin on purpose, the decision is in ``spec``."""
     metadata: k8s.meta.v1.ObjectMetaArgsDict = {"name": policy_name, "namespace": namespace, "labels": labels}
     # the spec is Kubernetes-shaped (camelCase) data, which the SDK passes through unchanged

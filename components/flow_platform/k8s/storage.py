@@ -18,7 +18,7 @@ def volume_claim(
     labels: dict[str, str],
     protect: bool,
     opts: pulumi.ResourceOptions,
-) -> k8s.core.v1.PersistentVolumeClaim:
+) -> "k8s.core.v1.PersistentVolumeClaim":
     """A claim with a fixed name, protected when asked and retained when removed from the program.
 
     ``retain_on_delete`` keeps the claim (and so its volume) in the cluster if the resource leaves

@@ -61,7 +61,7 @@ def deployment(
     replicas: int,
     strategy: Strategy,
     opts: pulumi.ResourceOptions,
-) -> k8s.apps.v1.Deployment:
+) -> "k8s.apps.v1.Deployment":
     """A Deployment; ``Recreate`` for single writers (never two pods at once), else rolling."""
     metadata: k8s.meta.v1.ObjectMetaArgsDict = {"name": name, "namespace": namespace, "labels": labels}
     spec: Any = {
@@ -81,7 +81,7 @@ def service(
     selector: dict[str, str],
     service_ports: list[dict[str, Any]],
     opts: pulumi.ResourceOptions,
-) -> k8s.core.v1.Service:
+) -> "k8s.core.v1.Service":
     """A ClusterIP Service: nothing flow-platform runs is exposed except through an Ingress."""
     metadata: k8s.meta.v1.ObjectMetaArgsDict = {"name": name, "namespace": namespace, "labels": labels}
     spec: Any = {"type": "ClusterIP", "selector": selector, "ports": service_ports}
