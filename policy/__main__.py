@@ -1,41 +1,15 @@
-"""The flow-platform CrossGuard policy pack (``pulumi preview --policy-pack policy``)."""
+"""The flow-platform CrossGuard policy pack (``pulumi preview --policy-pack policy``).
 
-from collections.abc import Callable, Mapping
-from typing import Any
+Run by the Pulumi CLI as its own process: ``PolicyPack`` serves the Analyzer gRPC protocol and
+prints its port. Levels and settings per environment live in ``config/<env>.json``.
+"""
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyPack,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-)
-from rules import namespace_has_pod_security, no_default_namespace
-
-Rule = Callable[[str, Mapping[str, Any]], list[str]]
-
-
-def _validator(rule: Rule) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
-    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        for message in rule(args.resource_type, args.props):
-            report_violation(f"{args.resource_type} {args.name}: {message}", None)
-
-    return validate
-
+from flow_policies.pack import DEFAULT_LEVEL, policies
+from pulumi_policy import PolicyPack
 
 PolicyPack(
     name="flow-platform-guardrails",
-    enforcement_level=EnforcementLevel.MANDATORY,
-    policies=[
-        ResourceValidationPolicy(
-            name="no-default-namespace",
-            description="Kubernetes objects are never deployed into the default namespace.",
-            validate=_validator(no_default_namespace),
-        ),
-        ResourceValidationPolicy(
-            name="namespace-pod-security-label",
-            description="Every namespace has a Pod Security Admission enforce label.",
-            validate=_validator(namespace_has_pod_security),
-        ),
-    ],
+    enforcement_level=DEFAULT_LEVEL,
+    policies=policies(),  # type: ignore[arg-type]
+    description="Resources, security contexts, images, RBAC, storage and AWS guardrails for flow-platform.",
 )

@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import sys
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 from .render import StackFiles, evaluate, write
@@ -24,6 +25,40 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    import json
+
+    from .policy_check import group_by_resource, running_pack
+
+    files = StackFiles.locate(args.stack, args.project_dir)
+    registrations = evaluate(files)
+    root = files.project_file.parent
+    environment = _environment(registrations) or files.stack
+    config_file = args.policy_config or root / "policy" / "config" / f"{environment}.json"
+    config = json.loads(Path(config_file).read_text())
+    with running_pack(root / "policy") as analyzer:
+        analyzer.configure(config)
+        diagnostics = analyzer.analyze(registrations)
+    mandatory = [d for d in diagnostics if d.level == "mandatory"]
+    for urn, items in group_by_resource(diagnostics).items():
+        print(urn)
+        for d in sorted(items, key=lambda d: (d.level, d.policy, d.message)):
+            print(f"  [{d.level}] {d.policy}: {d.message}")
+    print(
+        f"stack '{files.stack}' against {config_file}: {len(registrations)} resources,"
+        f" {len(mandatory)} mandatory and {len(diagnostics) - len(mandatory)} advisory violation(s)"
+    )
+    return 1 if mandatory else 0
+
+
+def _environment(registrations: list[Any]) -> str | None:
+    for reg in registrations:
+        labels = (reg.inputs.get("metadata") or {}).get("labels") or {}
+        if reg.type == "kubernetes:core/v1:Namespace" and "deployment" in labels:
+            return str(labels["deployment"])
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="flow-platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -32,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     render.add_argument("--out", type=Path, default=None, help="output directory (default build/<stack>/)")
     render.add_argument("--project-dir", type=Path, default=None, help="directory holding Pulumi.yaml")
     render.set_defaults(handler=_render)
+    check = sub.add_parser("check", help="run the stack offline through the policy pack, as a PR check")
+    check.add_argument("stack", help="stack name (dev, tst, uat, prd) or a path to a Pulumi.<stack>.yaml")
+    check.add_argument("--policy-config", type=Path, default=None, help="default policy/config/<env>.json")
+    check.add_argument("--project-dir", type=Path, default=None, help="directory holding Pulumi.yaml")
+    check.set_defaults(handler=_check)
     args = parser.parse_args(argv)
     try:
         code: int = args.handler(args)
