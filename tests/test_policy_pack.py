@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -134,4 +135,32 @@ def test_unknown_values_skip_only_the_unknown_field(analyzer: Analyzer) -> None:
     assert not any("can't run policy" in m for m in messages), messages
     assert not any(d.policy == "image-source" for d in diagnostics), (
         "the unknown image is skipped, not failed"
+    )
+
+
+def test_check_command_passes_a_good_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    from flow_platform_stacks.cli import main
+
+    assert main(["check", "prd", "--project-dir", str(ROOT)]) == 0
+    assert "0 mandatory" in capsys.readouterr().out
+
+
+def test_check_command_groups_violations_and_fails_on_a_mandatory_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flow_platform_stacks.cli import main
+
+    config = _config("prd")
+    config["image-source"]["allowedRegistries"] = ["registry.example.com/"]
+    strict = tmp_path / "prd.json"
+    strict.write_text(json.dumps(config))
+    assert main(["check", "prd", "--project-dir", str(ROOT), "--policy-config", str(strict)]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "urn:pulumi:prd::flow-platform::flow-platform:index:FlowHeadnode$kubernetes:apps/v1:Deployment::flow-headnode-deployment\n"
+        in out
+    )
+    assert (
+        "  [mandatory] image-source: Deployment partek-flow-prd/flowheadnode: spec.template.spec.containers[0].image"
+        in out
     )

@@ -111,8 +111,14 @@ class Analyzer:
 
 
 def _diagnostics(response: Any, urn: str) -> list[Diagnostic]:
+    # CrossGuard prefixes each message with the policy's description; keep the violation itself
     return [
-        Diagnostic(d.policyName, LEVEL_NAMES.get(d.enforcementLevel, "advisory"), d.message, d.urn or urn)
+        Diagnostic(
+            d.policyName,
+            LEVEL_NAMES.get(d.enforcementLevel, "advisory"),
+            d.message.removeprefix(f"{d.description}\n"),
+            d.urn or urn,
+        )
         for d in response.diagnostics
     ]
 
