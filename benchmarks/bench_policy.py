@@ -35,9 +35,8 @@ def main() -> None:
             total_resources += count
             total_seconds += seconds
             print(f"{env:<5} {count:>9} {seconds * 1000:>12.1f} {seconds * 1000 / count:>16.2f}")
-    print(
-        f"all   {total_resources:>9} {total_seconds * 1000:>12.1f} {total_seconds * 1000 / total_resources:>16.2f}"
-    )
+    per_resource = total_seconds * 1000 / total_resources
+    print(f"all   {total_resources:>9} {total_seconds * 1000:>12.1f} {per_resource:>16.2f}")
 
 
 if __name__ == "__main__":

@@ -161,6 +161,6 @@ def test_check_command_groups_violations_and_fails_on_a_mandatory_one(
         in out
     )
     assert (
-        "  [mandatory] image-source: Deployment partek-flow-prd/flowheadnode: spec.template.spec.containers[0].image"
-        in out
+        "  [mandatory] image-source: Deployment partek-flow-prd/flowheadnode:"
+        " spec.template.spec.containers[0].image" in out
     )
