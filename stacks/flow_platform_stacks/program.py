@@ -4,8 +4,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from flow_platform.k8s import NamespaceGuardrails
 
-from . import aws_foundation, partek
-from .config import ClusterFacts, PartekConfig, StackConfig
+from . import aws_foundation, hyperflow, partek
+from .config import ClusterFacts, HyperflowConfig, PartekConfig, StackConfig
 from .errors import ConfigError
 from .loader import load
 
@@ -66,6 +66,8 @@ async def build(cfg: StackConfig, stack: str) -> None:
         system_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails]))
         if isinstance(block, PartekConfig):
             pulumi.export("partek", partek.deploy(cfg, block, namespace, system_opts, foundation))
+        if isinstance(block, HyperflowConfig):
+            pulumi.export("hyperflow", hyperflow.deploy(cfg, block, namespace, system_opts, foundation))
     pulumi.export("environment", cfg.environment)
     pulumi.export("namespaces", namespaces)
 

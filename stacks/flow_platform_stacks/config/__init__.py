@@ -14,6 +14,7 @@ from pydantic import model_validator
 from ..errors import KeyProblem
 from .aws import AwsConfig, ClusterFacts, ClusterStack, EcrConfig, EfsConfig
 from .base import SYSTEMS, Environment, KubernetesConfig, Strict, SystemConfig
+from .hyperflow import HyperflowConfig
 from .partek import PartekConfig
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "EcrConfig",
     "EfsConfig",
     "Environment",
+    "HyperflowConfig",
     "PartekConfig",
     "StackConfig",
     "SystemConfig",
@@ -40,7 +42,7 @@ class StackConfig(Strict):
     aws: AwsConfig | None = None
     partek: PartekConfig | None = None
     flink: SystemConfig | None = None
-    hyperflow: SystemConfig | None = None
+    hyperflow: HyperflowConfig | None = None
 
     @model_validator(mode="after")
     def _environment_rules(self) -> Self:
@@ -64,6 +66,9 @@ class StackConfig(Strict):
         partek = self.partek if self.partek is not None and self.partek.enabled else None
         if partek is not None and partek.home.efs and (aws is None or aws.efs is None):
             raise KeyProblem(["partek", "home", "efs"], "needs aws.efs (and aws: accountId, region, cluster)")
+        hyperflow = self.hyperflow if self.hyperflow is not None and self.hyperflow.enabled else None
+        if hyperflow is not None and hyperflow.storage.mode == "efs" and (aws is None or aws.efs is None):
+            raise KeyProblem(["hyperflow", "storage", "mode"], "'efs' needs aws.efs; use 'in-cluster' without AWS")
         if aws is None:
             return self
         if self.environment == "prd" and aws.efs is not None and aws.efs.kms_key_arn is None:
@@ -99,6 +104,9 @@ class StackConfig(Strict):
         partek = self.system("partek")
         if isinstance(partek, PartekConfig):
             images.update(partek.images())
+        hyperflow = self.system("hyperflow")
+        if isinstance(hyperflow, HyperflowConfig):
+            images.update(hyperflow.images())
         mirror = self.aws.mirror() if self.aws is not None else None
         if mirror is not None and mirror.copy_job is not None and any(needs_copy(r) for r in images.values()):
             images["skopeo"] = mirror.copy_job.copier_image

@@ -1,0 +1,99 @@
+"""One-shot HyperFlow Jobs: stage a workflow's input data, parse logs, draw the execution trace."""
+
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .. import PACKAGE
+from ..k8s.labels import standard_labels
+from ..k8s.resources import container_resources
+from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
+from .hyperflow_engine import HYPERFLOW_UID, WORK_DIR
+from .labels import SYSTEM
+
+
+class OneShotJob(TypedDict, total=False):
+    name: str
+    """Job name (``data-staging``, ``log-parser``, ``viz-trace``)."""
+    image: pulumi.Input[str]
+    """Pinned image."""
+    command: list[str]
+    """What it runs, with /work_dir mounted."""
+
+
+class HyperflowJobsArgs(TypedDict, total=False):
+    namespace: str
+    """HyperFlow's namespace."""
+    env: str
+    """Environment (labels)."""
+    jobs: list[OneShotJob]
+    """The jobs to create."""
+    work_dir_claim: pulumi.Input[str]
+    """The /work_dir claim."""
+    ttl_seconds: int
+    """``ttlSecondsAfterFinished`` of each job."""
+    backoff_limit: int
+    """``backoffLimit`` of each job."""
+    cpu: str
+    """CPU request of each job."""
+    memory: str
+    """Memory request and limit of each job."""
+
+
+class HyperflowJobs(pulumi.ComponentResource):
+    """Each configured job once, non-root with the restricted security context, deleted after its TTL."""
+
+    job_names: pulumi.Output[list[str]]
+    """The jobs created."""
+
+    def __init__(self, name: str, args: HyperflowJobsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{PACKAGE}:index:HyperflowJobs", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        namespace, env = args["namespace"], args["env"]
+        ttl, backoff = args.get("ttl_seconds", 3600), args.get("backoff_limit", 1)
+        if ttl < 0 or backoff < 0:
+            raise ValueError("ttl_seconds and backoff_limit cannot be negative")
+        names = []
+        for job in args["jobs"]:
+            labels = standard_labels(job["name"], env, SYSTEM, component="one-shot")
+            container: dict[str, Any] = {
+                "name": job["name"],
+                "image": job["image"],
+                "command": job["command"],
+                "workingDir": WORK_DIR,
+                "env": [{"name": "HOME", "value": "/tmp"}],
+                "resources": container_resources(args.get("cpu", "250m"), args.get("memory", "512Mi")),
+                "securityContext": restricted_container_security_context(),
+                "volumeMounts": [{"name": "work-dir", "mountPath": WORK_DIR}, {"name": "tmp", "mountPath": "/tmp"}],
+            }
+            spec: Any = {
+                "ttlSecondsAfterFinished": ttl,
+                "backoffLimit": backoff,
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "automountServiceAccountToken": False,
+                        "enableServiceLinks": False,
+                        "securityContext": restricted_pod_security_context(
+                            HYPERFLOW_UID, HYPERFLOW_UID, fs_group=HYPERFLOW_UID
+                        ),
+                        "containers": [container],
+                        "volumes": [
+                            {"name": "work-dir", "persistentVolumeClaim": {"claimName": args["work_dir_claim"]}},
+                            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+                        ],
+                    },
+                },
+            }
+            k8s.batch.v1.Job(
+                f"{name}-{job['name']}",
+                metadata={"name": job["name"], "namespace": namespace, "labels": labels},
+                spec=spec,
+                # a finished Job is immutable: a changed job is replaced, and its TTL removes the old one
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
+            )
+            names.append(job["name"])
+        self.job_names = pulumi.Output.from_input(names)
+        self.register_outputs({"job_names": self.job_names})

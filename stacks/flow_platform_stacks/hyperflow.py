@@ -1,0 +1,126 @@
+"""Compose HyperFlow for one environment: /work_dir storage, redis, the engine, one-shot jobs."""
+
+from typing import Any
+
+import pulumi
+from flow_platform.hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
+from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs
+
+from .aws_foundation import Foundation, shared_volume
+from .config import HyperflowConfig, StackConfig
+
+CLAIM = "work-dir"
+NFS_EXCEPTION = (
+    "the in-cluster NFS server runs the kernel NFS daemon, which needs a privileged container; "
+    "it runs alone here, and only where EFS is not available"
+)
+NFS_GUARDRAILS: NamespaceGuardrailsArgs = {
+    "default_request": {"cpu": "100m", "memory": "256Mi"},
+    "default_limit": {"memory": "512Mi"},
+    "max_limit": {"cpu": "1", "memory": "1Gi"},
+    "quota": {
+        "requests.cpu": "1",
+        "requests.memory": "1Gi",
+        "limits.memory": "1Gi",
+        "pods": "2",
+        "persistentvolumeclaims": "1",
+    },
+}
+
+
+def deploy(
+    cfg: StackConfig,
+    block: HyperflowConfig,
+    namespace: str,
+    opts: pulumi.ResourceOptions,
+    foundation: Foundation,
+) -> dict[str, Any]:
+    """Register HyperFlow into ``namespace``; returns the stack outputs for it."""
+    env = cfg.environment
+    storage = block.storage
+    if storage.mode == "efs":
+        shared_volume("hyperflow-work-dir", cfg, foundation, "hyperflow", namespace, CLAIM, str(storage.size), opts)
+    else:
+        assert storage.storage_class is not None
+        nfs_namespace = storage.namespace or f"hyperflow-nfs-{env}"
+        guardrails = NamespaceGuardrails(
+            "hyperflow-nfs",
+            {
+                "namespace": nfs_namespace,
+                "env": env,
+                "system": "hyperflow",
+                "pod_security": "privileged",
+                "pod_security_exception": NFS_EXCEPTION,
+                "pod_security_version": cfg.kubernetes.pod_security_version,
+                "protect": cfg.protect,
+                **NFS_GUARDRAILS,
+            },
+            opts,
+        )
+        InClusterNfsServer(
+            "hyperflow-nfs",
+            {
+                "namespace": nfs_namespace,
+                "env": env,
+                "image": foundation.image("nfs-server"),
+                "storage_class": storage.storage_class,
+                "size": str(storage.size),
+                "client_namespace": namespace,
+                "claim_name": CLAIM,
+                "node_cidrs": storage.node_cidrs,
+                "protect": cfg.protect,
+            },
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+        )
+
+    HyperflowRedis(
+        "hyperflow-redis",
+        {
+            "namespace": namespace,
+            "env": env,
+            "image": foundation.image("redis"),
+            "cpu": str(block.redis.cpu),
+            "memory": str(block.redis.memory),
+        },
+        opts,
+    )
+    worker = block.worker
+    engine = HyperflowEngine(
+        "hyperflow-engine",
+        {
+            "namespace": namespace,
+            "env": env,
+            "image": foundation.image("hyperflow"),
+            "worker_image": foundation.image("hyperflow-worker"),
+            "cpu": str(block.engine.cpu),
+            "memory": str(block.engine.memory),
+            "job_cpu": str(worker.cpu),
+            "job_memory": str(worker.memory),
+            "job_memory_limit": str(worker.memory_limit or worker.memory),
+            "job_ttl_seconds": worker.ttl_seconds_after_finished,
+            "job_backoff_limit": worker.backoff_limit,
+            "work_dir_claim": CLAIM,
+            "server_mode": block.engine.server_mode,
+            "api_server_cidrs": cfg.kubernetes.api_server.cidrs,
+            "api_server_port": cfg.kubernetes.api_server.port,
+        },
+        opts,
+    )
+    jobs = block.jobs.enabled()
+    if jobs:
+        HyperflowJobs(
+            "hyperflow-jobs",
+            {
+                "namespace": namespace,
+                "env": env,
+                "jobs": [
+                    {"name": name, "image": foundation.image(f"hyperflow-{name}"), "command": job.command}
+                    for name, job in jobs.items()
+                ],
+                "work_dir_claim": CLAIM,
+                "ttl_seconds": block.jobs.ttl_seconds_after_finished,
+                "backoff_limit": block.jobs.backoff_limit,
+            },
+            opts,
+        )
+    return {"namespace": namespace, "workDirClaim": CLAIM, "engineServiceAccount": engine.service_account}
