@@ -10,8 +10,12 @@ from flow_platform_stacks.harness import FlowMocks, RecordingMonitor
 ACCOUNTS = {"dev": "111111111111", "tst": "111111111111", "uat": "222222222222", "prd": "333333333333"}
 
 
-def _aws(stack: Stack, type_suffix: str) -> list[Any]:
-    return [r for r in stack.registrations if r.type.endswith(type_suffix)]
+def _aws(stack: Stack, type_suffix: str, owner: str = "") -> list[Any]:
+    """Registrations of a type; ``owner`` keeps those of one component (e.g. ``partek-home``)."""
+    return [r for r in stack.registrations if r.type.endswith(type_suffix) and r.name.startswith(owner)]
+
+
+HOME = "partek-home"
 
 
 # --- EFS ----------------------------------------------------------------------------------------
@@ -27,7 +31,7 @@ def _aws(stack: Stack, type_suffix: str) -> list[Any]:
     ],
 )
 def test_file_system_is_encrypted_with_the_configured_key(stack: Any, env: str, kms: str | None) -> None:
-    [fs] = _aws(stack(env), "efs/fileSystem:FileSystem")
+    [fs] = _aws(stack(env), "efs/fileSystem:FileSystem", HOME)
     assert fs.inputs["encrypted"] is True
     assert fs.inputs.get("kmsKeyId") == kms
     assert fs.inputs["creationToken"] == f"flow-platform-{env}-partek-partek-flow-home"
@@ -36,13 +40,13 @@ def test_file_system_is_encrypted_with_the_configured_key(stack: Any, env: str, 
 
 def test_throughput_lifecycle_and_backups_come_from_config(stack: Any) -> None:
     prd = stack("prd")
-    [fs] = _aws(prd, "efs/fileSystem:FileSystem")
+    [fs] = _aws(prd, "efs/fileSystem:FileSystem", HOME)
     assert fs.inputs["throughputMode"] == "provisioned"
     assert fs.inputs["provisionedThroughputInMibps"] == 256
     assert fs.inputs["lifecyclePolicies"][0] == {"transitionToIa": "AFTER_60_DAYS"}
-    [backup] = _aws(prd, "efs/backupPolicy:BackupPolicy")
+    [backup] = _aws(prd, "efs/backupPolicy:BackupPolicy", HOME)
     assert backup.inputs["backupPolicy"] == {"status": "ENABLED"}
-    [policy] = _aws(prd, "efs/fileSystemPolicy:FileSystemPolicy")
+    [policy] = _aws(prd, "efs/fileSystemPolicy:FileSystemPolicy", HOME)
     assert json.loads(policy.inputs["policy"])["Statement"][0]["Condition"] == {
         "Bool": {"aws:SecureTransport": "false"}
     }
@@ -50,10 +54,10 @@ def test_throughput_lifecycle_and_backups_come_from_config(stack: Any) -> None:
 
 def test_security_group_admits_exactly_nfs_from_the_node_group(env_stack: Stack) -> None:
     facts = raw_stack_yaml(env_stack.name)["config"]["flow-platform:aws"]["cluster"]
-    [group] = _aws(env_stack, "ec2/securityGroup:SecurityGroup")
+    [group] = _aws(env_stack, "ec2/securityGroup:SecurityGroup", HOME)
     assert "ingress" not in group.inputs and "egress" not in group.inputs, "no inline rules"
     assert group.inputs["vpcId"] == facts["vpcId"]
-    rules = _aws(env_stack, "SecurityGroupIngressRule")
+    rules = _aws(env_stack, "SecurityGroupIngressRule", HOME)
     assert len(rules) == 1
     [rule] = rules
     assert rule.inputs["referencedSecurityGroupId"] == facts["nodeSecurityGroupId"]
@@ -64,14 +68,14 @@ def test_security_group_admits_exactly_nfs_from_the_node_group(env_stack: Stack)
 
 def test_one_mount_target_per_private_subnet(env_stack: Stack) -> None:
     subnets = raw_stack_yaml(env_stack.name)["config"]["flow-platform:aws"]["cluster"]["privateSubnetIds"]
-    targets = _aws(env_stack, "efs/mountTarget:MountTarget")
+    targets = _aws(env_stack, "efs/mountTarget:MountTarget", HOME)
     assert sorted(t.inputs["subnetId"] for t in targets) == sorted(subnets)
-    group = _aws(env_stack, "ec2/securityGroup:SecurityGroup")[0]
+    group = _aws(env_stack, "ec2/securityGroup:SecurityGroup", HOME)[0]
     assert all(t.inputs["securityGroups"] == [f"<computed:{group.name}.id>"] for t in targets)
 
 
 def test_access_point_maps_everyone_to_1000_and_owns_its_root(env_stack: Stack) -> None:
-    [ap] = _aws(env_stack, "efs/accessPoint:AccessPoint")
+    [ap] = _aws(env_stack, "efs/accessPoint:AccessPoint", HOME)
     assert ap.inputs["posixUser"] == {"uid": 1000, "gid": 1000}
     root = ap.inputs["rootDirectory"]
     assert root["path"] == "/partek/partek-flow-home"
@@ -134,6 +138,9 @@ def test_repositories_are_immutable_scanned_encrypted_and_private(stack: Any) ->
     prd = stack("prd")
     repos = {r.inputs["name"]: r.inputs for r in _aws(prd, "ecr/repository:Repository")}
     assert sorted(repos) == [
+        "flow-platform-docker-hub/hyperflowwms/hyperflow",
+        "flow-platform-docker-hub/hyperflowwms/montage-worker",
+        "flow-platform-docker-hub/library/redis",
         "flow-platform-ecr-public/aws-cli/aws-cli",
         "flow-platform-ecr-public/partek-flow/kube-flexlm-server",
         "flow-platform-quay/skopeo/stable",
@@ -159,6 +166,12 @@ def test_lifecycle_policies_follow_the_env_retention(stack: Any) -> None:
 
 def test_pull_through_cache_rules_only_for_the_upstreams_in_use(stack: Any) -> None:
     rules = {r.inputs["ecrRepositoryPrefix"]: r.inputs for r in _aws(stack("prd"), "PullThroughCacheRule")}
+    assert rules.pop("flow-platform-docker-hub") == {
+        "ecrRepositoryPrefix": "flow-platform-docker-hub",
+        "upstreamRegistryUrl": "registry-1.docker.io",
+        "credentialArn": "arn:aws:secretsmanager:us-west-2:333333333333"
+        ":secret:ecr-pullthroughcache/docker-hub",
+    }
     assert rules == {
         "flow-platform-ecr-public": {
             "ecrRepositoryPrefix": "flow-platform-ecr-public",
@@ -242,7 +255,7 @@ def _with_cluster_stack(outputs: dict[str, Any]) -> tuple[dict[str, Any], Record
 def test_cluster_facts_can_come_from_the_cluster_stack() -> None:
     config, monitor = _with_cluster_stack({})
     registrations = run_config("tst", config, monitor=monitor)
-    targets = [r for r in registrations if r.type.endswith("MountTarget")]
+    targets = [r for r in registrations if r.type.endswith("MountTarget") and r.name.startswith(HOME)]
     assert sorted(t.inputs["subnetId"] for t in targets) == [
         "subnet-0b1c2d3e4f5a60722",
         "subnet-0b1c2d3e4f5a60723",
@@ -260,3 +273,8 @@ def test_a_cluster_stack_without_a_needed_output_is_a_config_error() -> None:
     assert "stack 'acme/eks/tst' has no output 'privateSubnets'" in message
     assert "flow-platform:aws.clusterStack.outputs.vpcId" in message
     assert [r.type for r in monitor.registrations] == [], "nothing is registered"
+
+
+def test_each_system_gets_its_own_file_system(stack: Any) -> None:
+    tokens = sorted(r.inputs["creationToken"] for r in _aws(stack("prd"), "efs/fileSystem:FileSystem"))
+    assert tokens == ["flow-platform-prd-hyperflow-work-dir", "flow-platform-prd-partek-partek-flow-home"]

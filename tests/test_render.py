@@ -35,10 +35,10 @@ def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(
         "partek-license-prd.yaml",
         "resources.json",
     ]
-    docs = list(yaml.safe_load_all((tmp_path / "hyperflow-prd.yaml").read_text()))
+    docs = list(yaml.safe_load_all((tmp_path / "flink-prd.yaml").read_text()))
     assert [d["kind"] for d in docs] == ["Namespace", "LimitRange", "NetworkPolicy", "ResourceQuota"]
-    assert all(d["metadata"].get("namespace", d["metadata"]["name"]) == "hyperflow-prd" for d in docs)
-    assert "hyperflow-prd: LimitRange 1, Namespace 1, NetworkPolicy 1, ResourceQuota 1" in out
+    assert all(d["metadata"].get("namespace", d["metadata"]["name"]) == "flink-prd" for d in docs)
+    assert "flink-prd: LimitRange 1, Namespace 1, NetworkPolicy 1, ResourceQuota 1" in out
     partek = [d["kind"] for d in yaml.safe_load_all((tmp_path / "partek-flow-prd.yaml").read_text())]
     assert partek[0] == "Namespace" and partek[1:] == sorted(partek[1:])
 

@@ -13,7 +13,8 @@ def _namespaces(stack: Stack) -> list[str]:
 
 
 def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) -> None:
-    assert _namespaces(stack("dev")) == ["flink-dev", "hyperflow-dev", "partek-dev"]
+    # dev runs HyperFlow's in-cluster NFS server in a namespace of its own
+    assert _namespaces(stack("dev")) == ["flink-dev", "hyperflow-dev", "hyperflow-nfs-dev", "partek-dev"]
     # tst, uat and prd mirror images into ECR, with the copy job in a namespace of its own
     assert _namespaces(stack("tst")) == ["flink-tst", "hyperflow-tst", "image-mirror-tst", "partek-tst"]
     # uat disables HyperFlow and names its Partek namespace explicitly
@@ -36,8 +37,9 @@ def test_every_namespace_has_all_guardrails(env_stack: Stack) -> None:
     for namespace in _namespaces(env_stack):
         labels = env_stack.one("Namespace", namespace)["metadata"]["labels"]
         assert labels["deployment"] == env_stack.name
-        # the FlexLM server's namespace is the one documented exception (NET_ADMIN)
-        expected = "privileged" if namespace.startswith("partek-license-") else "restricted"
+        # the FlexLM server's (NET_ADMIN) and the in-cluster NFS server's namespaces are the exceptions
+        exception = namespace.startswith(("partek-license-", "hyperflow-nfs-"))
+        expected = "privileged" if exception else "restricted"
         assert labels["pod-security.kubernetes.io/enforce"] == expected
         assert labels["pod-security.kubernetes.io/warn"] == "restricted"
         assert labels["pod-security.kubernetes.io/enforce-version"] == "v1.32"

@@ -123,6 +123,10 @@ class FlowMocks(pulumi_mocks.Mocks):
             metadata = dict(state.get("metadata") or {})
             metadata.setdefault("name", args.name)
             state["metadata"] = metadata
+        if args.typ == "kubernetes:core/v1:Service":
+            spec = dict(state.get("spec") or {})
+            spec.setdefault("clusterIP", computed(args.name, "spec.clusterIP"))
+            state["spec"] = spec
         if args.typ.startswith("aws:"):
             state.setdefault("arn", computed(args.name, "arn"))
         return computed(args.name, "id"), state

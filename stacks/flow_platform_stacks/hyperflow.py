@@ -39,7 +39,9 @@ def deploy(
     env = cfg.environment
     storage = block.storage
     if storage.mode == "efs":
-        shared_volume("hyperflow-work-dir", cfg, foundation, "hyperflow", namespace, CLAIM, str(storage.size), opts)
+        shared_volume(
+            "hyperflow-work-dir", cfg, foundation, "hyperflow", namespace, CLAIM, str(storage.size), opts
+        )
     else:
         assert storage.storage_class is not None
         nfs_namespace = storage.namespace or f"hyperflow-nfs-{env}"
@@ -58,7 +60,7 @@ def deploy(
             opts,
         )
         InClusterNfsServer(
-            "hyperflow-nfs",
+            "hyperflow-nfs-server",
             {
                 "namespace": nfs_namespace,
                 "env": env,

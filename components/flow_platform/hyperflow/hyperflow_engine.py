@@ -66,7 +66,11 @@ class HyperflowEngineArgs(TypedDict, total=False):
 def engine_role_rules() -> list[dict[str, Any]]:
     """Exactly what k8sCommand uses: manage Jobs, read their pods and logs. Nothing cluster-wide."""
     return [
-        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "delete", "get", "list", "watch"]},
+        {
+            "apiGroups": ["batch"],
+            "resources": ["jobs"],
+            "verbs": ["create", "delete", "get", "list", "watch"],
+        },
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
     ]
@@ -84,7 +88,11 @@ def job_template(
     """The Job the engine instantiates per task; ``${...}`` fields are filled in by k8sCommand."""
     if ttl_seconds < 0 or backoff_limit < 0:
         raise ValueError("ttl_seconds and backoff_limit cannot be negative")
-    labels = {**job_selector(env), "app.kubernetes.io/part-of": SYSTEM, "app.kubernetes.io/managed-by": "hyperflow"}
+    labels = {
+        **job_selector(env),
+        "app.kubernetes.io/part-of": SYSTEM,
+        "app.kubernetes.io/managed-by": "hyperflow",
+    }
     container: dict[str, Any] = {
         "name": "${containerName}",
         "image": "${containerName}",
@@ -99,7 +107,9 @@ def job_template(
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
-        "securityContext": restricted_pod_security_context(HYPERFLOW_UID, HYPERFLOW_UID, fs_group=HYPERFLOW_UID),
+        "securityContext": restricted_pod_security_context(
+            HYPERFLOW_UID, HYPERFLOW_UID, fs_group=HYPERFLOW_UID
+        ),
         "containers": [container],
         "volumes": [
             {"name": "work-dir", "persistentVolumeClaim": {"claimName": claim}},
@@ -145,7 +155,9 @@ class HyperflowEngine(pulumi.ComponentResource):
     job_template_yaml: pulumi.Output[str]
     """The job template, as mounted."""
 
-    def __init__(self, name: str, args: HyperflowEngineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: HyperflowEngineArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__(f"{PACKAGE}:index:HyperflowEngine", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace, env = args["namespace"], args["env"]
@@ -161,7 +173,9 @@ class HyperflowEngine(pulumi.ComponentResource):
         )
         rules: Any = engine_role_rules()
         role = k8s.rbac.v1.Role(
-            f"{name}-role", metadata={"name": SERVICE_ACCOUNT, "namespace": namespace, "labels": labels}, rules=rules,
+            f"{name}-role",
+            metadata={"name": SERVICE_ACCOUNT, "namespace": namespace, "labels": labels},
+            rules=rules,
             opts=child,
         )
         binding_ref: Any = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SERVICE_ACCOUNT}
@@ -209,7 +223,12 @@ class HyperflowEngine(pulumi.ComponentResource):
             "securityContext": restricted_container_security_context(),
             "volumeMounts": [
                 {"name": "work-dir", "mountPath": WORK_DIR},
-                {"name": "job-template", "mountPath": JOB_TEMPLATE_PATH, "subPath": "job-template.yaml", "readOnly": True},
+                {
+                    "name": "job-template",
+                    "mountPath": JOB_TEMPLATE_PATH,
+                    "subPath": "job-template.yaml",
+                    "readOnly": True,
+                },
                 {"name": "tmp", "mountPath": "/tmp"},
             ],
         }
@@ -225,7 +244,9 @@ class HyperflowEngine(pulumi.ComponentResource):
             # the engine calls the API server to create Jobs: the one pod that gets a token
             "automountServiceAccountToken": True,
             "enableServiceLinks": False,
-            "securityContext": restricted_pod_security_context(HYPERFLOW_UID, HYPERFLOW_UID, fs_group=HYPERFLOW_UID),
+            "securityContext": restricted_pod_security_context(
+                HYPERFLOW_UID, HYPERFLOW_UID, fs_group=HYPERFLOW_UID
+            ),
             "containers": [container],
             "volumes": [
                 {"name": "work-dir", "persistentVolumeClaim": {"claimName": claim}},
@@ -242,7 +263,9 @@ class HyperflowEngine(pulumi.ComponentResource):
             pod,
             1,
             "Recreate",
-            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[account, role, binding, config_map])),
+            pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[account, role, binding, config_map])
+            ),
         )
         redis = pod_peer(redis_selector(env))
         rules_by_name: dict[str, dict[str, Any]] = {
@@ -255,12 +278,27 @@ class HyperflowEngine(pulumi.ComponentResource):
             "hyperflow-jobs-allow-dns": dns_egress_spec(job_selector(env)),
         }
         if server:
-            service(f"{name}-service", ENGINE, namespace, labels, selector, [service_port("http", SERVER_PORT)], child)
+            service(
+                f"{name}-service",
+                ENGINE,
+                namespace,
+                labels,
+                selector,
+                [service_port("http", SERVER_PORT)],
+                child,
+            )
             rules_by_name["hyperflow-engine-allow-clients"] = ingress_spec(
                 selector, [{"podSelector": {}}], ports(SERVER_PORT)
             )
         for policy_name, spec in rules_by_name.items():
-            network_policy(f"{name}-{policy_name.removeprefix('hyperflow-')}", namespace, policy_name, spec, labels, child)
+            network_policy(
+                f"{name}-{policy_name.removeprefix('hyperflow-')}",
+                namespace,
+                policy_name,
+                spec,
+                labels,
+                child,
+            )
 
         self.service_account = account.metadata.name
         self.job_template_yaml = template_yaml

@@ -47,7 +47,9 @@ class HyperflowJobs(pulumi.ComponentResource):
     job_names: pulumi.Output[list[str]]
     """The jobs created."""
 
-    def __init__(self, name: str, args: HyperflowJobsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: HyperflowJobsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__(f"{PACKAGE}:index:HyperflowJobs", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace, env = args["namespace"], args["env"]
@@ -65,7 +67,10 @@ class HyperflowJobs(pulumi.ComponentResource):
                 "env": [{"name": "HOME", "value": "/tmp"}],
                 "resources": container_resources(args.get("cpu", "250m"), args.get("memory", "512Mi")),
                 "securityContext": restricted_container_security_context(),
-                "volumeMounts": [{"name": "work-dir", "mountPath": WORK_DIR}, {"name": "tmp", "mountPath": "/tmp"}],
+                "volumeMounts": [
+                    {"name": "work-dir", "mountPath": WORK_DIR},
+                    {"name": "tmp", "mountPath": "/tmp"},
+                ],
             }
             spec: Any = {
                 "ttlSecondsAfterFinished": ttl,
@@ -81,7 +86,10 @@ class HyperflowJobs(pulumi.ComponentResource):
                         ),
                         "containers": [container],
                         "volumes": [
-                            {"name": "work-dir", "persistentVolumeClaim": {"claimName": args["work_dir_claim"]}},
+                            {
+                                "name": "work-dir",
+                                "persistentVolumeClaim": {"claimName": args["work_dir_claim"]},
+                            },
                             {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
                         ],
                     },

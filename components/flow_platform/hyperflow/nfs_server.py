@@ -55,18 +55,29 @@ class InClusterNfsServer(pulumi.ComponentResource):
     server_address: pulumi.Output[str]
     """The Service's cluster IP."""
 
-    def __init__(self, name: str, args: InClusterNfsServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: InClusterNfsServerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__(f"{PACKAGE}:index:InClusterNfsServer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         protect = args.get("protect", False)
-        stateful = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=protect, retain_on_delete=True))
+        stateful = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(protect=protect, retain_on_delete=True)
+        )
         namespace, env, size = args["namespace"], args["env"], args.get("size", "100Gi")
         labels = standard_labels(NAME, env, SYSTEM, component="storage")
         selector = selector_labels(NAME, env)
 
         backing = volume_claim(
-            f"{name}-backing", "nfs-export", namespace, size, args["storage_class"], "ReadWriteOnce", labels,
-            protect, child,
+            f"{name}-backing",
+            "nfs-export",
+            namespace,
+            size,
+            args["storage_class"],
+            "ReadWriteOnce",
+            labels,
+            protect,
+            child,
         )
         container: dict[str, Any] = {
             "name": NAME,
@@ -85,18 +96,32 @@ class InClusterNfsServer(pulumi.ComponentResource):
             "volumes": [{"name": "export", "persistentVolumeClaim": {"claimName": "nfs-export"}}],
         }
         deployment(
-            f"{name}-deployment", NAME, namespace, labels, selector, pod, 1, "Recreate",
+            f"{name}-deployment",
+            NAME,
+            namespace,
+            labels,
+            selector,
+            pod,
+            1,
+            "Recreate",
             pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[backing])),
         )
         svc = service(
-            f"{name}-service", NAME, namespace, labels, selector,
-            [service_port(n, p) for n, p in NFS_PORTS.items()], child,
+            f"{name}-service",
+            NAME,
+            namespace,
+            labels,
+            selector,
+            [service_port(n, p) for n, p in NFS_PORTS.items()],
+            child,
         )
         network_policy(
             f"{name}-allow-nodes",
             namespace,
             "nfs-server-allow-node-mounts",
-            ingress_spec(selector, [cidr_peer(c) for c in sorted(args["node_cidrs"])], ports(*NFS_PORTS.values())),
+            ingress_spec(
+                selector, [cidr_peer(c) for c in sorted(args["node_cidrs"])], ports(*NFS_PORTS.values())
+            ),
             labels,
             child,
         )

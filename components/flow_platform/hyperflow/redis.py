@@ -36,7 +36,9 @@ class HyperflowRedis(pulumi.ComponentResource):
     service_name: pulumi.Output[str]
     """``redis``: the engine's ``REDIS_URL`` host."""
 
-    def __init__(self, name: str, args: HyperflowRedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: HyperflowRedisArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__(f"{PACKAGE}:index:HyperflowRedis", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace, env = args["namespace"], args["env"]
@@ -61,12 +63,16 @@ class HyperflowRedis(pulumi.ComponentResource):
             "volumes": [{"name": "data", "emptyDir": {"sizeLimit": "1Gi"}}],
         }
         deployment(f"{name}-deployment", REDIS, namespace, labels, selector, pod, 1, "Recreate", child)
-        svc = service(f"{name}-service", REDIS, namespace, labels, selector, [service_port("redis", REDIS_PORT)], child)
+        svc = service(
+            f"{name}-service", REDIS, namespace, labels, selector, [service_port("redis", REDIS_PORT)], child
+        )
         network_policy(
             f"{name}-allow-clients",
             namespace,
             "redis-allow-engine-and-jobs",
-            ingress_spec(selector, [pod_peer(engine_selector(env)), pod_peer(job_selector(env))], ports(REDIS_PORT)),
+            ingress_spec(
+                selector, [pod_peer(engine_selector(env)), pod_peer(job_selector(env))], ports(REDIS_PORT)
+            ),
             labels,
             child,
         )

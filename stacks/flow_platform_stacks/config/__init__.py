@@ -68,7 +68,9 @@ class StackConfig(Strict):
             raise KeyProblem(["partek", "home", "efs"], "needs aws.efs (and aws: accountId, region, cluster)")
         hyperflow = self.hyperflow if self.hyperflow is not None and self.hyperflow.enabled else None
         if hyperflow is not None and hyperflow.storage.mode == "efs" and (aws is None or aws.efs is None):
-            raise KeyProblem(["hyperflow", "storage", "mode"], "'efs' needs aws.efs; use 'in-cluster' without AWS")
+            raise KeyProblem(
+                ["hyperflow", "storage", "mode"], "'efs' needs aws.efs; use 'in-cluster' without AWS"
+            )
         if aws is None:
             return self
         if self.environment == "prd" and aws.efs is not None and aws.efs.kms_key_arn is None:

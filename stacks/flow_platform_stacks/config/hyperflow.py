@@ -30,7 +30,9 @@ class StorageConfig(Strict):
         for field in in_cluster:
             value = getattr(self, field)
             present = value is not None and value != []
-            key = {"storage_class": "storageClass", "node_cidrs": "nodeCidrs", "server_image": "serverImage"}[field]
+            key = {"storage_class": "storageClass", "node_cidrs": "nodeCidrs", "server_image": "serverImage"}[
+                field
+            ]
             if self.mode == "in-cluster" and not present:
                 raise KeyProblem([key], "required when mode is 'in-cluster'")
             if self.mode == "efs" and present:
@@ -65,7 +67,9 @@ class WorkerConfig(Strict):
     @model_validator(mode="after")
     def _limit(self) -> Self:
         if self.memory_limit is not None and self.memory_limit < self.memory:
-            raise KeyProblem(["memoryLimit"], f"{self.memory_limit} is below the request memory ({self.memory})")
+            raise KeyProblem(
+                ["memoryLimit"], f"{self.memory_limit} is below the request memory ({self.memory})"
+            )
         return self
 
 
