@@ -368,7 +368,56 @@ AWS_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
         ["flow-platform:aws.ecr.kmsKeyArn = 'alias/flow'", "should match pattern"],
     ),
 ]
-CASES += PARTEK_CASES + AWS_CASES
+HYPERFLOW_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
+    (
+        "unknown storage mode",
+        "prd",
+        _set("hyperflow.storage.mode", "nfs"),
+        ["flow-platform:hyperflow.storage.mode = 'nfs'", "'efs' or 'in-cluster'"],
+    ),
+    (
+        "negative TTL for job pods",
+        "tst",
+        _set("hyperflow.worker.ttlSecondsAfterFinished", -5),
+        ["flow-platform:hyperflow.worker.ttlSecondsAfterFinished = -5", "greater than or equal to 0"],
+    ),
+    (
+        "negative TTL for one-shot jobs",
+        "dev",
+        _set("hyperflow.jobs.ttlSecondsAfterFinished", -1),
+        ["flow-platform:hyperflow.jobs.ttlSecondsAfterFinished = -1", "greater than or equal to 0"],
+    ),
+    (
+        "missing worker image",
+        "prd",
+        _delete("hyperflow.worker.image"),
+        ["flow-platform:hyperflow.worker.image", "required key is missing"],
+    ),
+    (
+        "in-cluster storage without node addresses",
+        "dev",
+        _delete("hyperflow.storage.nodeCidrs"),
+        ["flow-platform:hyperflow.storage.nodeCidrs", "required when mode is 'in-cluster'"],
+    ),
+    (
+        "EFS storage for HyperFlow without aws.efs",
+        "dev",
+        lambda c: (
+            c["flow-platform:hyperflow"].update(storage={"mode": "efs"}),
+            c["flow-platform:partek"]["home"].pop("efs"),
+            c["flow-platform:partek"]["home"].update(storageClass="efs-sc"),
+            c["flow-platform:aws"].pop("efs"),
+        ),
+        ["flow-platform:hyperflow.storage.mode", "'efs' needs aws.efs"],
+    ),
+    (
+        "docker hub images mirrored without credentials",
+        "prd",
+        _delete("aws.ecr.credentialArns"),
+        ["flow-platform:aws.ecr.credentialArns.docker-hub", "needs a Secrets Manager credential"],
+    ),
+]
+CASES += PARTEK_CASES + AWS_CASES + HYPERFLOW_CASES
 
 
 @pytest.mark.parametrize(("title", "env", "mutate", "expected"), CASES, ids=[c[0] for c in CASES])
