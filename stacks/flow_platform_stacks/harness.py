@@ -283,6 +283,7 @@ def run_program(
     secret_keys: list[str],
     program: Callable[[], Awaitable[None] | None] | None = None,
     monitor: RecordingMonitor | None = None,
+    project_dir: Path | None = None,
 ) -> list[Registration]:
     """Run ``program`` (default: the stack program) under mocks; return what it registered.
 
@@ -296,7 +297,7 @@ def run_program(
             from .loader import load
             from .program import build
 
-            return build(load(stack), stack)
+            return build(load(stack), stack, project_dir)
 
     _open_event_loop()
     monitor = monitor or RecordingMonitor(FlowMocks())

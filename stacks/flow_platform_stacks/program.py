@@ -4,8 +4,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 from flow_platform.k8s import NamespaceGuardrails
 
-from . import aws_foundation, hyperflow, partek
-from .config import ClusterFacts, HyperflowConfig, PartekConfig, StackConfig
+from pathlib import Path
+
+from . import aws_foundation, flink, hyperflow, partek
+from .config import ClusterFacts, FlinkConfig, HyperflowConfig, PartekConfig, StackConfig
 from .errors import ConfigError
 from .loader import load
 
@@ -26,12 +28,22 @@ def kubernetes_provider(cfg: StackConfig) -> k8s.Provider:
     )
 
 
-async def build(cfg: StackConfig, stack: str) -> None:
+def find_project_dir() -> Path:
+    """The directory holding Pulumi.yaml: the working directory's, else this source tree's."""
+    for start in (Path.cwd(), Path(__file__).resolve().parent):
+        for directory in (start, *start.parents):
+            if (directory / "Pulumi.yaml").exists() and (directory / "stacks").is_dir():
+                return directory
+    return Path.cwd()
+
+
+async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -> None:
     """Register every resource of the stack; ``cfg`` is already validated.
 
     The cluster's facts are resolved first (reading the cluster stack when configured), so a
     missing fact fails before anything but that stack reference is registered.
     """
+    watch_namespaces = flink.operator_plan(project_dir or find_project_dir(), stack, cfg)
     facts: ClusterFacts | None = None
     if cfg.aws is not None:
         facts = await aws_foundation.cluster_facts(stack, cfg.aws)
@@ -66,6 +78,8 @@ async def build(cfg: StackConfig, stack: str) -> None:
         system_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails]))
         if isinstance(block, PartekConfig):
             pulumi.export("partek", partek.deploy(cfg, block, namespace, system_opts, foundation))
+        if isinstance(block, FlinkConfig):
+            pulumi.export("flink", flink.deploy(cfg, block, namespace, system_opts, foundation, watch_namespaces))
         if isinstance(block, HyperflowConfig):
             pulumi.export("hyperflow", hyperflow.deploy(cfg, block, namespace, system_opts, foundation))
     pulumi.export("environment", cfg.environment)

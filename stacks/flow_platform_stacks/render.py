@@ -59,7 +59,7 @@ def _find_project_dir(start: Path) -> Path | None:
 def evaluate(files: StackFiles) -> list[Registration]:
     """Run the stack program under mocks with the stack file's config."""
     config, secret_keys = read_stack_file(files.stack_file, files.project_file)
-    return run_program(files.stack, config, secret_keys)
+    return run_program(files.stack, config, secret_keys, project_dir=files.project_file.parent)
 
 
 def kubernetes_objects(registrations: Iterable[Registration]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from pydantic import model_validator
 from ..errors import KeyProblem
 from .aws import AwsConfig, ClusterFacts, ClusterStack, EcrConfig, EfsConfig
 from .base import SYSTEMS, Environment, KubernetesConfig, Strict, SystemConfig
+from .flink import FlinkConfig
 from .hyperflow import HyperflowConfig
 from .partek import PartekConfig
 
@@ -25,6 +26,7 @@ __all__ = [
     "EcrConfig",
     "EfsConfig",
     "Environment",
+    "FlinkConfig",
     "HyperflowConfig",
     "PartekConfig",
     "StackConfig",
@@ -41,7 +43,7 @@ class StackConfig(Strict):
     kubernetes: KubernetesConfig
     aws: AwsConfig | None = None
     partek: PartekConfig | None = None
-    flink: SystemConfig | None = None
+    flink: FlinkConfig | None = None
     hyperflow: HyperflowConfig | None = None
 
     @model_validator(mode="after")
@@ -109,6 +111,9 @@ class StackConfig(Strict):
         hyperflow = self.system("hyperflow")
         if isinstance(hyperflow, HyperflowConfig):
             images.update(hyperflow.images())
+        flink = self.system("flink")
+        if isinstance(flink, FlinkConfig):
+            images.update(flink.images())
         mirror = self.aws.mirror() if self.aws is not None else None
         if mirror is not None and mirror.copy_job is not None and any(needs_copy(r) for r in images.values()):
             images["skopeo"] = mirror.copy_job.copier_image
