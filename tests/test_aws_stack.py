@@ -138,8 +138,10 @@ def test_repositories_are_immutable_scanned_encrypted_and_private(stack: Any) ->
     prd = stack("prd")
     repos = {r.inputs["name"]: r.inputs for r in _aws(prd, "ecr/repository:Repository")}
     assert sorted(repos) == [
+        "flow-platform-docker-hub/apache/flink-kubernetes-operator",
         "flow-platform-docker-hub/hyperflowwms/hyperflow",
         "flow-platform-docker-hub/hyperflowwms/montage-worker",
+        "flow-platform-docker-hub/library/flink",
         "flow-platform-docker-hub/library/redis",
         "flow-platform-ecr-public/aws-cli/aws-cli",
         "flow-platform-ecr-public/partek-flow/kube-flexlm-server",
@@ -277,4 +279,8 @@ def test_a_cluster_stack_without_a_needed_output_is_a_config_error() -> None:
 
 def test_each_system_gets_its_own_file_system(stack: Any) -> None:
     tokens = sorted(r.inputs["creationToken"] for r in _aws(stack("prd"), "efs/fileSystem:FileSystem"))
-    assert tokens == ["flow-platform-prd-hyperflow-work-dir", "flow-platform-prd-partek-partek-flow-home"]
+    assert tokens == [
+        "flow-platform-prd-flink-flink-data",
+        "flow-platform-prd-hyperflow-work-dir",
+        "flow-platform-prd-partek-partek-flow-home",
+    ]

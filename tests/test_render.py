@@ -28,6 +28,7 @@ def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "aws.md",
         "cluster.yaml",
+        "flink-operator.yaml",
         "flink-prd.yaml",
         "hyperflow-prd.yaml",
         "image-mirror-prd.yaml",
@@ -35,10 +36,10 @@ def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(
         "partek-license-prd.yaml",
         "resources.json",
     ]
-    docs = list(yaml.safe_load_all((tmp_path / "flink-prd.yaml").read_text()))
-    assert [d["kind"] for d in docs] == ["Namespace", "LimitRange", "NetworkPolicy", "ResourceQuota"]
-    assert all(d["metadata"].get("namespace", d["metadata"]["name"]) == "flink-prd" for d in docs)
-    assert "flink-prd: LimitRange 1, Namespace 1, NetworkPolicy 1, ResourceQuota 1" in out
+    docs = list(yaml.safe_load_all((tmp_path / "flink-operator.yaml").read_text()))
+    assert [d["kind"] for d in docs] == ["Namespace", "LimitRange", *["NetworkPolicy"] * 4, "ResourceQuota"]
+    assert all(d["metadata"].get("namespace", d["metadata"]["name"]) == "flink-operator" for d in docs)
+    assert "flink-operator: LimitRange 1, Namespace 1, NetworkPolicy 4, ResourceQuota 1" in out
     partek = [d["kind"] for d in yaml.safe_load_all((tmp_path / "partek-flow-prd.yaml").read_text())]
     assert partek[0] == "Namespace" and partek[1:] == sorted(partek[1:])
 

@@ -1,5 +1,6 @@
 """Rendered objects pass the official Kubernetes 1.32 schemas strictly; Pulumi.yaml passes its own."""
 
+import functools
 import json
 import re
 from typing import Any
@@ -14,13 +15,80 @@ K8S_VERSION = "1.32.0"
 
 
 def test_every_rendered_object_is_valid_kubernetes_1_32_in_strict_mode(env_stack: Stack) -> None:
-    objects = env_stack.objects()
+    objects = [o for o in env_stack.objects() if not o["apiVersion"].startswith("flink.apache.org/")]
     assert objects, "the stack rendered no Kubernetes objects"
     for obj in objects:
         try:
             kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
         except kubernetes_validate.ValidationError as error:
             pytest.fail(f"{obj['kind']}/{obj['metadata'].get('name')}: {error}")
+
+
+@functools.cache
+def _crd_schema(kind: str) -> dict[str, Any]:
+    plural = {
+        "FlinkDeployment": "flinkdeployments",
+        "FlinkSessionJob": "flinksessionjobs",
+        "FlinkStateSnapshot": "flinkstatesnapshots",
+    }[kind]
+    path = SHARED / "crds" / "flink-kubernetes-operator-1.15.0" / f"{plural}.flink.apache.org-v1.yml"
+    crd = yaml.safe_load(path.read_text())
+    [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta1"]
+    schema = _strict(version["schema"]["openAPIV3Schema"])
+    # apiVersion, kind and metadata are implied at the root of every custom resource
+    schema["properties"].update(
+        apiVersion={"type": "string"}, kind={"type": "string"}, metadata={"type": "object"}
+    )
+    return schema
+
+
+def _strict(schema: Any) -> Any:
+    """The API server's strict decoding: objects with declared properties reject unknown fields."""
+    if isinstance(schema, dict):
+        out = {k: _strict(v) for k, v in schema.items() if not k.startswith("x-kubernetes")}
+        if schema.get("type") == "object" and "properties" in schema and "additionalProperties" not in schema:
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [_strict(v) for v in schema]
+    return schema
+
+
+FLINK_KINDS = ("FlinkDeployment", "FlinkSessionJob", "FlinkStateSnapshot")
+
+
+def test_every_flink_custom_resource_validates_against_its_crd(env_stack: Stack) -> None:
+    resources = [o for o in env_stack.objects() if o["kind"] in FLINK_KINDS]
+    assert any(o["kind"] == "FlinkDeployment" for o in resources)
+    for obj in resources:
+        try:
+            jsonschema.validate(obj, _crd_schema(obj["kind"]), cls=jsonschema.Draft7Validator)
+        except jsonschema.ValidationError as error:
+            pytest.fail(
+                f"{obj['kind']}/{obj['metadata']['name']}: {error.message} at {list(error.absolute_path)}"
+            )
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("spec", "flinkVersion"), "v1_21"),
+        (("spec", "job", "upgradeMode"), "restart"),
+        (("spec", "jobManagr"), {}),
+    ],
+)
+def test_crd_validation_rejects_bad_enums_and_unknown_fields(
+    stack: Any, path: tuple[str, ...], value: Any
+) -> None:
+    import copy
+
+    deployment = copy.deepcopy(stack("prd").one("FlinkDeployment", "events", "flink-prd"))
+    node = deployment
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(deployment, _crd_schema("FlinkDeployment"), cls=jsonschema.Draft7Validator)
 
 
 def test_strict_validation_really_rejects_unknown_fields() -> None:

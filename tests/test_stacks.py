@@ -16,15 +16,24 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
     # dev runs HyperFlow's in-cluster NFS server in a namespace of its own
     assert _namespaces(stack("dev")) == ["flink-dev", "hyperflow-dev", "hyperflow-nfs-dev", "partek-dev"]
     # tst, uat and prd mirror images into ECR, with the copy job in a namespace of its own
-    assert _namespaces(stack("tst")) == ["flink-tst", "hyperflow-tst", "image-mirror-tst", "partek-tst"]
+    # tst installs the Flink operator that dev and tst share on the nonprod cluster
+    assert _namespaces(stack("tst")) == [
+        "flink-operator",
+        "flink-tst",
+        "hyperflow-tst",
+        "image-mirror-tst",
+        "partek-tst",
+    ]
     # uat disables HyperFlow and names its Partek namespace explicitly
     assert _namespaces(stack("uat")) == [
+        "flink-operator",
         "flink-uat",
         "image-mirror-uat",
         "partek-flow-uat",
         "partek-license-uat",
     ]
     assert _namespaces(stack("prd")) == [
+        "flink-operator",
         "flink-prd",
         "hyperflow-prd",
         "image-mirror-prd",

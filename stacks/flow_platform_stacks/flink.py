@@ -58,7 +58,9 @@ def _stack_peers(project_dir: Path, stack: str, cfg: StackConfig) -> dict[str, l
         operator = block.get("operator") or {}
         env = config.get(f"{PROJECT}:environment", name)
         namespace = block.get("namespace") or f"flink-{env}"
-        peers.setdefault(str(operator.get("cluster")), []).append(Peer(name, bool(operator.get("install")), namespace))
+        peers.setdefault(str(operator.get("cluster")), []).append(
+            Peer(name, bool(operator.get("install")), namespace)
+        )
     return peers
 
 
@@ -75,11 +77,27 @@ def operator_plan(project_dir: Path, stack: str, cfg: StackConfig) -> list[str]:
     installers = sorted(p.stack for p in peers if p.install)
     path = ("flink", "operator", "install")
     if len(installers) > 1:
-        raise ConfigError(stack, [Problem(path, f"stacks {', '.join(installers)} all install the operator on cluster"
-                                                f" {cluster!r}: set install: true in exactly one of them")])
+        raise ConfigError(
+            stack,
+            [
+                Problem(
+                    path,
+                    f"stacks {', '.join(installers)} all install the operator on cluster"
+                    f" {cluster!r}: set install: true in exactly one of them",
+                )
+            ],
+        )
     if not installers:
-        raise ConfigError(stack, [Problem(path, f"no stack installs the operator on cluster {cluster!r}:"
-                                                " set install: true in exactly one stack of that cluster")])
+        raise ConfigError(
+            stack,
+            [
+                Problem(
+                    path,
+                    f"no stack installs the operator on cluster {cluster!r}:"
+                    " set install: true in exactly one stack of that cluster",
+                )
+            ],
+        )
     return sorted(p.namespace for p in peers) if flink.operator.install else []
 
 
@@ -137,7 +155,9 @@ def deploy(
             },
             pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
         )
-    shared_volume("flink-data", cfg, foundation, "flink", namespace, CLAIM, str(block.cluster.storage_size), opts)
+    shared_volume(
+        "flink-data", cfg, foundation, "flink", namespace, CLAIM, str(block.cluster.storage_size), opts
+    )
     cluster = block.cluster
     args: FlinkClusterArgs = {
         "namespace": namespace,
@@ -147,10 +167,16 @@ def deploy(
         "flink_version": cluster.flink_version,
         "service_account": cluster.service_account,
         "claim": CLAIM,
-        "job_manager": {"replicas": cluster.job_manager.replicas, "cpu": cluster.job_manager.cpu,
-                        "memory": str(cluster.job_manager.memory)},
-        "task_manager": {"replicas": cluster.task_manager.replicas, "cpu": cluster.task_manager.cpu,
-                         "memory": str(cluster.task_manager.memory)},
+        "job_manager": {
+            "replicas": cluster.job_manager.replicas,
+            "cpu": cluster.job_manager.cpu,
+            "memory": str(cluster.job_manager.memory),
+        },
+        "task_manager": {
+            "replicas": cluster.task_manager.replicas,
+            "cpu": cluster.task_manager.cpu,
+            "memory": str(cluster.task_manager.memory),
+        },
         "slots": cluster.slots,
         "ha": cluster.ha,
         "checkpoint_interval": cluster.checkpoint_interval,
@@ -172,4 +198,8 @@ def deploy(
         if cluster.cluster_issuer:
             args["cluster_issuer"] = cluster.cluster_issuer
     flink = FlinkCluster("flink-cluster", args, opts)
-    return {"namespace": namespace, "deployment": flink.deployment_name, "operatorInstalled": operator.install}
+    return {
+        "namespace": namespace,
+        "deployment": flink.deployment_name,
+        "operatorInstalled": operator.install,
+    }

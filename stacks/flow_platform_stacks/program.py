@@ -1,10 +1,10 @@
 """The stack program: validate config, build the providers, compose the components."""
 
+from pathlib import Path
+
 import pulumi
 import pulumi_kubernetes as k8s
 from flow_platform.k8s import NamespaceGuardrails
-
-from pathlib import Path
 
 from . import aws_foundation, flink, hyperflow, partek
 from .config import ClusterFacts, FlinkConfig, HyperflowConfig, PartekConfig, StackConfig
@@ -79,7 +79,9 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
         if isinstance(block, PartekConfig):
             pulumi.export("partek", partek.deploy(cfg, block, namespace, system_opts, foundation))
         if isinstance(block, FlinkConfig):
-            pulumi.export("flink", flink.deploy(cfg, block, namespace, system_opts, foundation, watch_namespaces))
+            pulumi.export(
+                "flink", flink.deploy(cfg, block, namespace, system_opts, foundation, watch_namespaces)
+            )
         if isinstance(block, HyperflowConfig):
             pulumi.export("hyperflow", hyperflow.deploy(cfg, block, namespace, system_opts, foundation))
     pulumi.export("environment", cfg.environment)

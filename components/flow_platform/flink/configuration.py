@@ -20,7 +20,19 @@ CRD_FILES = (
     "flinkstatesnapshots.flink.apache.org-v1.yml",
     "flinkbluegreendeployments.flink.apache.org-v1.yml",
 )
-FLINK_VERSIONS = ("v1_13", "v1_14", "v1_15", "v1_16", "v1_17", "v1_18", "v1_19", "v1_20", "v2_0", "v2_1", "v2_2")
+FLINK_VERSIONS = (
+    "v1_13",
+    "v1_14",
+    "v1_15",
+    "v1_16",
+    "v1_17",
+    "v1_18",
+    "v1_19",
+    "v1_20",
+    "v2_0",
+    "v2_1",
+    "v2_2",
+)
 UPGRADE_MODES = ("last-state", "savepoint", "stateless")
 JOB_STATES = ("running", "suspended")
 API_VERSION = "flink.apache.org/v1beta1"
@@ -59,7 +71,10 @@ def flink_configuration(
         "blob.server.port": str(JOBMANAGER_PORTS["blob"]),
         "taskmanager.data.port": str(TASKMANAGER_DATA_PORT),
         "taskmanager.rpc.port": str(TASKMANAGER_RPC_PORT),
-        **{f"restart-strategy.{k}" if k != "type" else "restart-strategy.type": v for k, v in restart_strategy.items()},
+        **{
+            f"restart-strategy.{k}" if k != "type" else "restart-strategy.type": v
+            for k, v in restart_strategy.items()
+        },
     }
     if ha:
         config["high-availability.type"] = "kubernetes"

@@ -150,8 +150,14 @@ def deployment_spec(args: FlinkClusterArgs, claim: str) -> dict[str, Any]:
             args.get("flink_configuration"),
         ),
         "podTemplate": pod_template(claim, labels),
-        "jobManager": {"replicas": args["job_manager"]["replicas"], "resource": _resource(args["job_manager"])},
-        "taskManager": {"replicas": args["task_manager"]["replicas"], "resource": _resource(args["task_manager"])},
+        "jobManager": {
+            "replicas": args["job_manager"]["replicas"],
+            "resource": _resource(args["job_manager"]),
+        },
+        "taskManager": {
+            "replicas": args["task_manager"]["replicas"],
+            "resource": _resource(args["task_manager"]),
+        },
     }
     if args.get("job"):
         spec["job"] = _job(args["job"])
@@ -190,7 +196,9 @@ class FlinkCluster(pulumi.ComponentResource):
         )
         rules: Any = job_role_rules()
         role = k8s.rbac.v1.Role(
-            f"{name}-role", metadata={"name": account_name, "namespace": namespace, "labels": labels}, rules=rules,
+            f"{name}-role",
+            metadata={"name": account_name, "namespace": namespace, "labels": labels},
+            rules=rules,
             opts=child,
         )
         role_ref: Any = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account_name}
@@ -209,7 +217,9 @@ class FlinkCluster(pulumi.ComponentResource):
             kind="FlinkDeployment",
             metadata={"name": deployment_name, "namespace": namespace, "labels": labels},
             spec=spec,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[account, role, binding])),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[account, role, binding])
+            ),
         )
         for session in args.get("session_jobs", []):
             k8s.apiextensions.CustomResource(
@@ -249,18 +259,28 @@ class FlinkCluster(pulumi.ComponentResource):
         if args.get("ingress_host"):
             rest_clients.append(namespace_peer(args.get("ingress_controller_namespace", "ingress-nginx")))
         rules: dict[str, dict[str, Any]] = {
-            "jobmanager-allow-taskmanagers": ingress_spec(jobmanager, [pod_peer(taskmanager)], ports(rpc, blob)),
+            "jobmanager-allow-taskmanagers": ingress_spec(
+                jobmanager, [pod_peer(taskmanager)], ports(rpc, blob)
+            ),
             "jobmanager-allow-rest": ingress_spec(jobmanager, rest_clients, ports(rest)),
-            "jobmanager-to-taskmanagers": egress_spec(jobmanager, [pod_peer(taskmanager)], ports(TASKMANAGER_RPC_PORT)),
+            "jobmanager-to-taskmanagers": egress_spec(
+                jobmanager, [pod_peer(taskmanager)], ports(TASKMANAGER_RPC_PORT)
+            ),
             "jobmanager-allow-api-server": api_server_egress_spec(
                 jobmanager, args["api_server_cidrs"], args.get("api_server_port", 443)
             ),
             "taskmanager-allow-peers": ingress_spec(
-                taskmanager, [pod_peer(taskmanager), pod_peer(jobmanager)], ports(TASKMANAGER_DATA_PORT, TASKMANAGER_RPC_PORT)
+                taskmanager,
+                [pod_peer(taskmanager), pod_peer(jobmanager)],
+                ports(TASKMANAGER_DATA_PORT, TASKMANAGER_RPC_PORT),
             ),
             "taskmanager-to-jobmanager": egress_spec(taskmanager, [pod_peer(jobmanager)], ports(rpc, blob)),
-            "taskmanager-to-peers": egress_spec(taskmanager, [pod_peer(taskmanager)], ports(TASKMANAGER_DATA_PORT)),
+            "taskmanager-to-peers": egress_spec(
+                taskmanager, [pod_peer(taskmanager)], ports(TASKMANAGER_DATA_PORT)
+            ),
             "flink-allow-dns": dns_egress_spec({"app": deployment_name}),
         }
         for policy_name, spec in rules.items():
-            network_policy(f"{name}-{policy_name}", namespace, f"{deployment_name}-{policy_name}", spec, labels, child)
+            network_policy(
+                f"{name}-{policy_name}", namespace, f"{deployment_name}-{policy_name}", spec, labels, child
+            )

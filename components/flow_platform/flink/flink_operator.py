@@ -57,12 +57,16 @@ class FlinkOperator(pulumi.ComponentResource):
     chart_version: pulumi.Output[str]
     """The installed chart version."""
 
-    def __init__(self, name: str, args: FlinkOperatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: FlinkOperatorArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__(f"{PACKAGE}:index:FlinkOperator", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace = args["namespace"]
         crds = [
-            k8s.yaml.v2.ConfigFile(f"{name}-crd-{file.split('.')[0]}", file=f"{CRD_BASE_URL}/{file}", opts=child)
+            k8s.yaml.v2.ConfigFile(
+                f"{name}-crd-{file.split('.')[0]}", file=f"{CRD_BASE_URL}/{file}", opts=child
+            )
             for file in CRD_FILES
         ]
         values = operator_values(
@@ -81,7 +85,9 @@ class FlinkOperator(pulumi.ComponentResource):
         labels = standard_labels("flink-kubernetes-operator", args["env"], "flink", component="operator")
         port = args.get("api_server_port", 443)
         rules = {
-            "flink-operator-allow-api-server": api_server_egress_spec(OPERATOR_LABELS, args["api_server_cidrs"], port),
+            "flink-operator-allow-api-server": api_server_egress_spec(
+                OPERATOR_LABELS, args["api_server_cidrs"], port
+            ),
             "flink-operator-allow-jobmanagers": egress_spec(
                 OPERATOR_LABELS,
                 [namespace_peer(ns) for ns in sorted(args["watch_namespaces"])],
@@ -94,7 +100,13 @@ class FlinkOperator(pulumi.ComponentResource):
                 OPERATOR_LABELS, [cidr_peer(c) for c in sorted(args["api_server_cidrs"])], ports(WEBHOOK_PORT)
             )
         for policy_name, spec in rules.items():
-            network_policy(f"{name}-{policy_name.removeprefix('flink-operator-')}", namespace, policy_name, spec,
-                           labels, child)
+            network_policy(
+                f"{name}-{policy_name.removeprefix('flink-operator-')}",
+                namespace,
+                policy_name,
+                spec,
+                labels,
+                child,
+            )
         self.chart_version = pulumi.Output.from_input(OPERATOR_VERSION)
         self.register_outputs({"chart_version": self.chart_version})

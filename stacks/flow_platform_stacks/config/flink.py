@@ -10,7 +10,9 @@ from ..errors import KeyProblem
 from .base import HOSTNAME, Memory, Strict, SystemConfig
 from .partek import ImageConfig
 
-FlinkVersion = Literal["v1_13", "v1_14", "v1_15", "v1_16", "v1_17", "v1_18", "v1_19", "v1_20", "v2_0", "v2_1", "v2_2"]
+FlinkVersion = Literal[
+    "v1_13", "v1_14", "v1_15", "v1_16", "v1_17", "v1_18", "v1_19", "v1_20", "v2_0", "v2_1", "v2_2"
+]
 UpgradeMode = Literal["last-state", "savepoint", "stateless"]
 JobState = Literal["running", "suspended"]
 assert FlinkVersion.__args__ == FLINK_VERSIONS  # type: ignore[attr-defined]
@@ -35,8 +37,11 @@ class OperatorConfig(Strict):
         if self.install and self.image is None:
             raise KeyProblem(["image"], "required when install is true: pin the operator image")
         if not self.install and (self.image is not None or self.webhook):
-            raise KeyProblem(["install"], "image and webhook are the installing stack's settings; this stack"
-                             " only relies on the operator")
+            raise KeyProblem(
+                ["install"],
+                "image and webhook are the installing stack's settings; this stack"
+                " only relies on the operator",
+            )
         return self
 
 
