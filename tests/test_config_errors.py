@@ -417,7 +417,62 @@ HYPERFLOW_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
         ["flow-platform:aws.ecr.credentialArns.docker-hub", "needs a Secrets Manager credential"],
     ),
 ]
-CASES += PARTEK_CASES + AWS_CASES + HYPERFLOW_CASES
+FLINK_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
+    (
+        "a Flink version the CRD does not know",
+        "prd",
+        _set("flink.cluster.flinkVersion", "v1_21"),
+        ["flow-platform:flink.cluster.flinkVersion = 'v1_21'", "'v1_20', 'v2_0', 'v2_1' or 'v2_2'"],
+    ),
+    (
+        "an upgrade mode the CRD does not know",
+        "uat",
+        _set("flink.cluster.job.upgradeMode", "restart"),
+        ["flink.cluster.job.upgradeMode = 'restart'", "'last-state', 'savepoint' or 'stateless'"],
+    ),
+    (
+        "parallelism below 1",
+        "tst",
+        _set("flink.cluster.job.parallelism", 0),
+        ["flow-platform:flink.cluster.job.parallelism = 0", "greater than or equal to 1"],
+    ),
+    (
+        "parallelism above the slots available",
+        "prd",
+        _set("flink.cluster.job.parallelism", 9),
+        [
+            "flow-platform:flink.cluster.job.parallelism",
+            "9 is above the 8 slots available (4 TaskManagers x 2 slots)",
+        ],
+    ),
+    (
+        "a session job above the slots available",
+        "dev",
+        _set(
+            "flink.cluster.sessionJobs", [{"name": "big", "jarUri": "local:///opt/a.jar", "parallelism": 3}]
+        ),
+        ["flow-platform:flink.cluster.sessionJobs[0].parallelism", "above the 2 slots available"],
+    ),
+    (
+        "a job without a jar URI",
+        "tst",
+        _delete("flink.cluster.job.jarUri"),
+        ["flow-platform:flink.cluster.job.jarUri", "required key is missing"],
+    ),
+    (
+        "application mode without a job",
+        "prd",
+        _delete("flink.cluster.job"),
+        ["flow-platform:flink.cluster.job", "application mode needs a job"],
+    ),
+    (
+        "an installer without a pinned operator image",
+        "uat",
+        _delete("flink.operator.image"),
+        ["flow-platform:flink.operator.image", "required when install is true"],
+    ),
+]
+CASES += PARTEK_CASES + AWS_CASES + HYPERFLOW_CASES + FLINK_CASES
 
 
 @pytest.mark.parametrize(("title", "env", "mutate", "expected"), CASES, ids=[c[0] for c in CASES])
