@@ -199,3 +199,24 @@ def test_a_cluster_without_an_installer_is_a_config_error(tmp_path: Path) -> Non
         _run(project, "dev")
     registrations, _ = _run(project, "uat")  # another cluster is unaffected
     assert registrations
+
+
+def test_the_webhook_switch_turns_on_the_webhook_and_its_allow_rule(tmp_path: Path) -> None:
+    project = _project_with(tmp_path, {"uat": {"webhook": True}})
+    registrations, _ = _run(project, "uat")
+    rendered = Stack("uat", registrations, {})
+    assert _chart(rendered)["values"]["webhook"] == {"create": True}
+    webhook = rendered.one("NetworkPolicy", "flink-operator-allow-webhook", "flink-operator")["spec"][
+        "ingress"
+    ][0]
+    assert webhook == {
+        "from": [{"ipBlock": {"cidr": "10.30.0.0/16"}}],
+        "ports": [{"port": 9443, "protocol": "TCP"}],
+    }
+
+
+def test_only_the_installer_may_set_the_operators_image() -> None:
+    from flow_platform_stacks.config.flink import OperatorConfig
+
+    with pytest.raises(ValueError, match="installing stack's settings"):
+        OperatorConfig.model_validate({"cluster": "nonprod", "install": False, "webhook": True})
