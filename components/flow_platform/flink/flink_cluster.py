@@ -18,6 +18,7 @@ from ..k8s.network import (
     ports,
 )
 from ..k8s.quantity import mebibytes
+from ..k8s.rbac import service_account_with_role
 from .configuration import (
     API_VERSION,
     JOBMANAGER_PORTS,
@@ -189,26 +190,9 @@ class FlinkCluster(pulumi.ComponentResource):
         account_name = args.get("service_account", "flink")
         labels = standard_labels(deployment_name, env, "flink", component="flink-cluster")
 
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-service-account",
-            metadata={"name": account_name, "namespace": namespace, "labels": labels},
-            opts=child,
-        )
-        rules: Any = job_role_rules()
-        role = k8s.rbac.v1.Role(
-            f"{name}-role",
-            metadata={"name": account_name, "namespace": namespace, "labels": labels},
-            rules=rules,
-            opts=child,
-        )
-        role_ref: Any = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account_name}
-        subjects: Any = [{"kind": "ServiceAccount", "name": account_name, "namespace": namespace}]
-        binding = k8s.rbac.v1.RoleBinding(
-            f"{name}-role-binding",
-            metadata={"name": account_name, "namespace": namespace, "labels": labels},
-            role_ref=role_ref,
-            subjects=subjects,
-            opts=child,
+        # the JobManager reads and writes HA ConfigMaps and starts TaskManagers: it keeps its token
+        rbac = service_account_with_role(
+            name, account_name, namespace, job_role_rules(), labels, child, automount_token=True
         )
         spec = pulumi.Output.from_input(args["claim"]).apply(lambda claim: deployment_spec(args, claim))
         flink = k8s.apiextensions.CustomResource(
@@ -217,9 +201,7 @@ class FlinkCluster(pulumi.ComponentResource):
             kind="FlinkDeployment",
             metadata={"name": deployment_name, "namespace": namespace, "labels": labels},
             spec=spec,
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[account, role, binding])
-            ),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=rbac)),
         )
         for session in args.get("session_jobs", []):
             k8s.apiextensions.CustomResource(

@@ -17,6 +17,7 @@ from ..k8s.network import (
     pod_peer,
     ports,
 )
+from ..k8s.rbac import service_account_with_role
 from ..k8s.resources import container_resources
 from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
 from ..k8s.workload import deployment, http_probes, service, service_port
@@ -165,28 +166,7 @@ class HyperflowEngine(pulumi.ComponentResource):
         selector = engine_selector(env)
         claim = args["work_dir_claim"]
 
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-service-account",
-            metadata={"name": SERVICE_ACCOUNT, "namespace": namespace, "labels": labels},
-            automount_service_account_token=False,
-            opts=child,
-        )
-        rules: Any = engine_role_rules()
-        role = k8s.rbac.v1.Role(
-            f"{name}-role",
-            metadata={"name": SERVICE_ACCOUNT, "namespace": namespace, "labels": labels},
-            rules=rules,
-            opts=child,
-        )
-        binding_ref: Any = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SERVICE_ACCOUNT}
-        subjects: Any = [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": namespace}]
-        binding = k8s.rbac.v1.RoleBinding(
-            f"{name}-role-binding",
-            metadata={"name": SERVICE_ACCOUNT, "namespace": namespace, "labels": labels},
-            role_ref=binding_ref,
-            subjects=subjects,
-            opts=child,
-        )
+        rbac = service_account_with_role(name, SERVICE_ACCOUNT, namespace, engine_role_rules(), labels, child)
         template_yaml = pulumi.Output.from_input(claim).apply(
             lambda c: yaml.safe_dump(
                 job_template(
@@ -263,9 +243,7 @@ class HyperflowEngine(pulumi.ComponentResource):
             pod,
             1,
             "Recreate",
-            pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[account, role, binding, config_map])
-            ),
+            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[*rbac, config_map])),
         )
         redis = pod_peer(redis_selector(env))
         rules_by_name: dict[str, dict[str, Any]] = {
@@ -300,7 +278,7 @@ class HyperflowEngine(pulumi.ComponentResource):
                 child,
             )
 
-        self.service_account = account.metadata.name
+        self.service_account = pulumi.Output.from_input(SERVICE_ACCOUNT)
         self.job_template_yaml = template_yaml
         self.register_outputs({"service_account": self.service_account, "job_template_yaml": template_yaml})
 

@@ -19,6 +19,7 @@ from .network import (
     ports,
 )
 from .quantity import GIB, MIB, QUANTITY_HELP, Quantity, QuantityError, mebibytes, parse_quantity
+from .rbac import service_account_with_role
 from .resources import container_resources, limit_range_spec, resource_quota_spec
 from .security import PSA_LEVELS, restricted_container_security_context, restricted_pod_security_context
 
@@ -50,5 +51,6 @@ __all__ = [
     "restricted_container_security_context",
     "restricted_pod_security_context",
     "selector_labels",
+    "service_account_with_role",
     "standard_labels",
 ]
