@@ -12,10 +12,11 @@ from flow_platform.aws import (
     EfsSharedVolumeArgs,
     mirror_uri,
 )
-from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs
+from flow_platform.k8s import NamespaceGuardrailsArgs
 
 from .config import AwsConfig, ClusterFacts, StackConfig
 from .errors import ConfigError, Problem
+from .namespaces import guarded_namespace
 
 MIRROR_GUARDRAILS: NamespaceGuardrailsArgs = {
     "default_request": {"cpu": "100m", "memory": "256Mi"},
@@ -99,18 +100,7 @@ def deploy(cfg: StackConfig, facts: ClusterFacts | None, opts: pulumi.ResourceOp
     copy_settings: CopyJobSettings | None = None
     if mirror.copy_job is not None:
         namespace = mirror.copy_job.namespace or f"image-mirror-{cfg.environment}"
-        guardrails = NamespaceGuardrails(
-            "image-mirror",
-            {
-                "namespace": namespace,
-                "env": cfg.environment,
-                "system": "mirror",
-                "pod_security_version": cfg.kubernetes.pod_security_version,
-                "protect": cfg.protect,
-                **MIRROR_GUARDRAILS,
-            },
-            opts,
-        )
+        guardrails = guarded_namespace("image-mirror", cfg, namespace, "mirror", MIRROR_GUARDRAILS, opts)
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails]))
         copy_settings = {
             "namespace": namespace,

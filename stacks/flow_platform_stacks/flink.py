@@ -8,13 +8,14 @@ import pulumi
 import yaml
 from flow_platform.aws import ImageRef
 from flow_platform.flink import FlinkCluster, FlinkClusterArgs, FlinkOperator, JobSpec
-from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs
+from flow_platform.k8s import NamespaceGuardrailsArgs
 
 from . import PROJECT
 from .aws_foundation import Foundation, shared_volume
 from .config import FlinkConfig, StackConfig
 from .config.flink import JobConfig
 from .errors import ConfigError, Problem
+from .namespaces import guarded_namespace
 
 CLAIM = "flink-data"
 OPERATOR_GUARDRAILS: NamespaceGuardrailsArgs = {
@@ -128,17 +129,8 @@ def deploy(
     api = cfg.kubernetes.api_server
     operator = block.operator
     if operator.install:
-        guardrails = NamespaceGuardrails(
-            "flink-operator",
-            {
-                "namespace": operator.namespace,
-                "env": env,
-                "system": "flink",
-                "pod_security_version": cfg.kubernetes.pod_security_version,
-                "protect": cfg.protect,
-                **OPERATOR_GUARDRAILS,
-            },
-            opts,
+        guardrails = guarded_namespace(
+            "flink-operator", cfg, operator.namespace, "flink", OPERATOR_GUARDRAILS, opts
         )
         image = ImageRef.parse(foundation.image("flink-operator"))
         FlinkOperator(

@@ -4,10 +4,11 @@ from typing import Any
 
 import pulumi
 from flow_platform.hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
-from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs
+from flow_platform.k8s import NamespaceGuardrailsArgs
 
 from .aws_foundation import Foundation, shared_volume
 from .config import HyperflowConfig, StackConfig
+from .namespaces import guarded_namespace
 
 CLAIM = "work-dir"
 NFS_EXCEPTION = (
@@ -45,19 +46,14 @@ def deploy(
     else:
         assert storage.storage_class is not None
         nfs_namespace = storage.namespace or f"hyperflow-nfs-{env}"
-        guardrails = NamespaceGuardrails(
+        guardrails = guarded_namespace(
             "hyperflow-nfs",
-            {
-                "namespace": nfs_namespace,
-                "env": env,
-                "system": "hyperflow",
-                "pod_security": "privileged",
-                "pod_security_exception": NFS_EXCEPTION,
-                "pod_security_version": cfg.kubernetes.pod_security_version,
-                "protect": cfg.protect,
-                **NFS_GUARDRAILS,
-            },
+            cfg,
+            nfs_namespace,
+            "hyperflow",
+            NFS_GUARDRAILS,
             opts,
+            privileged_because=NFS_EXCEPTION,
         )
         InClusterNfsServer(
             "hyperflow-nfs-server",

@@ -3,7 +3,7 @@
 from typing import Any
 
 import pulumi
-from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs, selector_labels, standard_labels
+from flow_platform.k8s import NamespaceGuardrailsArgs, selector_labels, standard_labels
 from flow_platform.k8s.storage import volume_claim
 from flow_platform.partek import (
     LICENSE_FILE_PATH,
@@ -19,6 +19,7 @@ from flow_platform.partek.flow_headnode import LicenseServerPeer
 
 from .aws_foundation import Foundation, shared_volume
 from .config import PartekConfig, StackConfig
+from .namespaces import guarded_namespace
 
 LICENSE_EXCEPTION = (
     "FlexLM creates a network interface with the license's MAC address: NET_ADMIN as UID 0, which "
@@ -54,19 +55,14 @@ def deploy(
     if lic.mode == "flexlm":
         assert lic.text is not None and lic.image is not None and lic.storage_class is not None
         license_ns = block.license_namespace(env)
-        guardrails = NamespaceGuardrails(
+        guardrails = guarded_namespace(
             "partek-license",
-            {
-                "namespace": license_ns,
-                "env": env,
-                "system": "partek",
-                "pod_security": "privileged",
-                "pod_security_exception": LICENSE_EXCEPTION,
-                "pod_security_version": cfg.kubernetes.pod_security_version,
-                "protect": cfg.protect,
-                **LICENSE_GUARDRAILS,
-            },
+            cfg,
+            license_ns,
+            "partek",
+            LICENSE_GUARDRAILS,
             opts,
+            privileged_because=LICENSE_EXCEPTION,
         )
         server = FlexLMServer(
             "flexlm",

@@ -1,0 +1,31 @@
+"""The guarded namespaces a stack creates beside each system's own: license server, NFS server,
+Flink operator, image mirror. One helper, so each is labelled, sized and protected the same way."""
+
+import pulumi
+from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs
+
+from .config import StackConfig
+
+
+def guarded_namespace(
+    resource_name: str,
+    cfg: StackConfig,
+    namespace: str,
+    system: str,
+    sizes: NamespaceGuardrailsArgs,
+    opts: pulumi.ResourceOptions,
+    privileged_because: str | None = None,
+) -> NamespaceGuardrails:
+    """A namespace with the full guardrails; ``privileged_because`` documents a PSA exception."""
+    args: NamespaceGuardrailsArgs = {
+        "namespace": namespace,
+        "env": cfg.environment,
+        "system": system,
+        "pod_security_version": cfg.kubernetes.pod_security_version,
+        "protect": cfg.protect,
+        **sizes,
+    }
+    if privileged_because is not None:
+        args["pod_security"] = "privileged"
+        args["pod_security_exception"] = privileged_because
+    return NamespaceGuardrails(resource_name, args, opts)
