@@ -115,3 +115,22 @@ def test_aws_summary_lists_resources_with_key_inputs(
     assert "- encrypted: true" in summary
     assert '"sts.amazonaws.com"' in summary or env == "dev", "the IRSA trust policy is shown as data"
     assert "aws:efs/mountTarget:MountTarget" in out
+
+
+def test_render_reads_a_referenced_cluster_stack_from_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = yaml.safe_load((ROOT / "Pulumi.tst.yaml").read_text())
+    aws = config["config"]["flow-platform:aws"]
+    facts = aws.pop("cluster")
+    aws["clusterStack"] = {"name": "acme/eks/tst"}
+    stack_file = tmp_path / "Pulumi.tst.yaml"
+    stack_file.write_text(yaml.safe_dump(config))
+    outputs = tmp_path / "eks.json"
+    outputs.write_text(json.dumps(facts))
+    args = ["render", str(stack_file), "--out", str(tmp_path / "out"), "--project-dir", str(ROOT)]
+    assert main(args) == 2, "without the referenced stack's outputs the facts are missing"
+    assert "has no output 'vpcId'" in capsys.readouterr().err
+    assert main([*args, "--stack-outputs", f"acme/eks/tst={outputs}"]) == 0
+    summary = (tmp_path / "out" / "aws.md").read_text()
+    assert facts["privateSubnetIds"][0] in summary

@@ -13,9 +13,22 @@ from .render import StackFiles, evaluate, write
 EXIT_CONFIG = 2
 
 
+def _stack_outputs(pairs: list[str]) -> dict[str, dict[str, Any]]:
+    """``NAME=FILE.json`` pairs: the outputs of stacks the program references."""
+    import json
+
+    outputs = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--stack-outputs takes NAME=FILE.json, not {pair!r}")
+        outputs[name] = json.loads(Path(path).read_text())
+    return outputs
+
+
 def _render(args: argparse.Namespace) -> int:
     files = StackFiles.locate(args.stack, args.project_dir)
-    registrations = evaluate(files)
+    registrations = evaluate(files, _stack_outputs(args.stack_outputs))
     out = args.out or files.project_file.parent / "build" / files.stack
     summary = write(registrations, out)
     print(f"stack '{files.stack}': {len(registrations)} resources rendered to {out}")
@@ -31,7 +44,7 @@ def _check(args: argparse.Namespace) -> int:
     from .policy_check import group_by_resource, running_pack
 
     files = StackFiles.locate(args.stack, args.project_dir)
-    registrations = evaluate(files)
+    registrations = evaluate(files, _stack_outputs(args.stack_outputs))
     root = files.project_file.parent
     environment = _environment(registrations) or files.stack
     config_file = args.policy_config or root / "policy" / "config" / f"{environment}.json"
@@ -66,11 +79,25 @@ def main(argv: list[str] | None = None) -> int:
     render.add_argument("stack", help="stack name (dev, tst, uat, prd) or a path to a Pulumi.<stack>.yaml")
     render.add_argument("--out", type=Path, default=None, help="output directory (default build/<stack>/)")
     render.add_argument("--project-dir", type=Path, default=None, help="directory holding Pulumi.yaml")
+    render.add_argument(
+        "--stack-outputs",
+        action="append",
+        default=[],
+        metavar="NAME=FILE.json",
+        help="outputs of a referenced stack (aws.clusterStack), as JSON; repeatable",
+    )
     render.set_defaults(handler=_render)
     check = sub.add_parser("check", help="run the stack offline through the policy pack, as a PR check")
     check.add_argument("stack", help="stack name (dev, tst, uat, prd) or a path to a Pulumi.<stack>.yaml")
     check.add_argument("--policy-config", type=Path, default=None, help="default policy/config/<env>.json")
     check.add_argument("--project-dir", type=Path, default=None, help="directory holding Pulumi.yaml")
+    check.add_argument(
+        "--stack-outputs",
+        action="append",
+        default=[],
+        metavar="NAME=FILE.json",
+        help="outputs of a referenced stack (aws.clusterStack), as JSON; repeatable",
+    )
     check.set_defaults(handler=_check)
     args = parser.parse_args(argv)
     try:
@@ -78,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIG
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ValueError) as error:
         print(f"flow-platform: {error}", file=sys.stderr)
         return 1
     finally:

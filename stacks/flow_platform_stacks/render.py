@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from .harness import Registration, read_stack_file, run_program
+from .harness import FlowMocks, RecordingMonitor, Registration, read_stack_file, run_program
 
 RESOURCES_FILE = "resources.json"
 AWS_FILE = "aws.md"
@@ -56,10 +56,16 @@ def _find_project_dir(start: Path) -> Path | None:
     return None
 
 
-def evaluate(files: StackFiles) -> list[Registration]:
-    """Run the stack program under mocks with the stack file's config."""
+def evaluate(files: StackFiles, stack_outputs: dict[str, dict[str, Any]] | None = None) -> list[Registration]:
+    """Run the stack program under mocks with the stack file's config.
+
+    ``stack_outputs`` stands in for stacks the program references (``aws.clusterStack``).
+    """
     config, secret_keys = read_stack_file(files.stack_file, files.project_file)
-    return run_program(files.stack, config, secret_keys, project_dir=files.project_file.parent)
+    monitor = RecordingMonitor(FlowMocks(stack_outputs))
+    return run_program(
+        files.stack, config, secret_keys, monitor=monitor, project_dir=files.project_file.parent
+    )
 
 
 def kubernetes_objects(registrations: Iterable[Registration]) -> list[dict[str, Any]]:
