@@ -70,7 +70,7 @@ class Strict(BaseModel):
     )
 
 
-def _check_cidrs(value: list[str]) -> list[str]:
+def check_cidrs(value: list[str]) -> list[str]:
     for i, cidr in enumerate(value):
         try:
             network = ipaddress.ip_network(cidr, strict=True)
@@ -90,7 +90,7 @@ class ApiServer(Strict):
     @field_validator("cidrs")
     @classmethod
     def _cidrs(cls, value: list[str]) -> list[str]:
-        return _check_cidrs(value)
+        return check_cidrs(value)
 
 
 class KubernetesConfig(Strict):

@@ -6,7 +6,7 @@ from flow_platform.k8s import Quantity
 from pydantic import Field, model_validator
 
 from ..errors import KeyProblem
-from .base import Cpu, Memory, Storage, Strict, SystemConfig, _check_cidrs
+from .base import Cpu, Memory, Storage, Strict, SystemConfig, check_cidrs
 from .partek import ImageConfig
 
 
@@ -37,7 +37,7 @@ class StorageConfig(Strict):
                 raise KeyProblem([key], "required when mode is 'in-cluster'")
             if self.mode == "efs" and present:
                 raise KeyProblem([key], "only applies to mode 'in-cluster', not 'efs'")
-        _check_cidrs(self.node_cidrs)
+        check_cidrs(self.node_cidrs)
         return self
 
 

@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from ..errors import SECRET_MASK, KeyProblem
-from .base import DNS_LABEL, HOSTNAME, IMAGE_TAG, Cpu, Memory, Storage, Strict, SystemConfig, _check_cidrs
+from .base import DNS_LABEL, HOSTNAME, IMAGE_TAG, Cpu, Memory, Storage, Strict, SystemConfig, check_cidrs
 
 
 class ImageConfig(Strict):
@@ -41,7 +41,7 @@ class Endpoint(Strict):
     @field_validator("cidrs")
     @classmethod
     def _cidrs(cls, value: list[str]) -> list[str]:
-        return _check_cidrs(value)
+        return check_cidrs(value)
 
     @field_validator("ports")
     @classmethod
@@ -81,7 +81,7 @@ class LicenseConfig(Strict):
     @field_validator("cidrs")
     @classmethod
     def _cidrs_ok(cls, value: list[str]) -> list[str]:
-        return _check_cidrs(value)
+        return check_cidrs(value)
 
     @model_validator(mode="after")
     def _per_mode(self) -> Self:
