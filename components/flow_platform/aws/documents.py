@@ -1,7 +1,6 @@
 """AWS policy documents as plain data: ECR lifecycle, IAM trust and permissions, EFS policy."""
 
 import json
-from typing import Any
 
 ECR_PUSH_ACTIONS = (
     "ecr:BatchCheckLayerAvailability",
@@ -109,7 +108,3 @@ def efs_tls_only_policy(file_system_arn: str) -> str:
         },
         sort_keys=True,
     )
-
-
-def parse(document: str) -> Any:
-    return json.loads(document)

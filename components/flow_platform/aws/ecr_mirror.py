@@ -8,7 +8,7 @@ import pulumi_aws as aws
 from .. import PACKAGE
 from .documents import lifecycle_policy
 from .image_copy_job import ImageCopyJob
-from .images import CACHEABLE, ImageRef, cache_prefix, ecr_registry, mirror_repository, mirror_uri, needs_copy
+from .images import CACHEABLE, ImageRef, cache_prefix, mirror_repository, mirror_uri, needs_copy
 
 
 class CopyJobSettings(TypedDict, total=False):
@@ -147,7 +147,6 @@ class EcrMirror(pulumi.ComponentResource):
                     "env": env,
                     "namespace": job["namespace"],
                     "region": region,
-                    "registry": ecr_registry(account, region),
                     "copies": [
                         (ref, mirror_uri(account, region, prefix, logical, ref))
                         for logical, ref in copies.items()

@@ -41,8 +41,6 @@ class ImageCopyJobArgs(TypedDict, total=False):
     """Namespace the CronJob runs in."""
     region: str
     """AWS region of the mirror."""
-    registry: str
-    """The mirror's registry host (``<account>.dkr.ecr.<region>.amazonaws.com``)."""
     copies: list[tuple[str, str]]
     """(source reference, mirror reference) pairs."""
     repository_arns: list[pulumi.Input[str]]

@@ -21,7 +21,7 @@ from ..k8s.rbac import service_account_with_role
 from ..k8s.resources import container_resources
 from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
 from ..k8s.workload import deployment, http_probes, service, service_port
-from .labels import ENGINE, JOB_LABEL, SYSTEM, engine_selector, job_selector, redis_selector
+from .labels import ENGINE, SYSTEM, engine_selector, job_selector, redis_selector
 from .redis import REDIS_PORT
 
 WORK_DIR = "/work_dir"
@@ -281,6 +281,3 @@ class HyperflowEngine(pulumi.ComponentResource):
         self.service_account = pulumi.Output.from_input(SERVICE_ACCOUNT)
         self.job_template_yaml = template_yaml
         self.register_outputs({"service_account": self.service_account, "job_template_yaml": template_yaml})
-
-
-__all__ = ["JOB_LABEL", "HyperflowEngine", "HyperflowEngineArgs", "engine_role_rules", "job_template"]
