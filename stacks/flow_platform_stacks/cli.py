@@ -72,32 +72,29 @@ def _environment(registrations: list[Any]) -> str | None:
     return None
 
 
+def _stack_arguments(parser: argparse.ArgumentParser) -> None:
+    """What every command needs to find and evaluate a stack."""
+    parser.add_argument("stack", help="stack name (dev, tst, uat, prd) or a path to a Pulumi.<stack>.yaml")
+    parser.add_argument("--project-dir", type=Path, default=None, help="directory holding Pulumi.yaml")
+    parser.add_argument(
+        "--stack-outputs",
+        action="append",
+        default=[],
+        metavar="NAME=FILE.json",
+        help="outputs of a referenced stack (aws.clusterStack), as JSON; repeatable",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="flow-platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     render = sub.add_parser("render", help="run the stack under Pulumi's mock runtime and write its objects")
-    render.add_argument("stack", help="stack name (dev, tst, uat, prd) or a path to a Pulumi.<stack>.yaml")
+    _stack_arguments(render)
     render.add_argument("--out", type=Path, default=None, help="output directory (default build/<stack>/)")
-    render.add_argument("--project-dir", type=Path, default=None, help="directory holding Pulumi.yaml")
-    render.add_argument(
-        "--stack-outputs",
-        action="append",
-        default=[],
-        metavar="NAME=FILE.json",
-        help="outputs of a referenced stack (aws.clusterStack), as JSON; repeatable",
-    )
     render.set_defaults(handler=_render)
     check = sub.add_parser("check", help="run the stack offline through the policy pack, as a PR check")
-    check.add_argument("stack", help="stack name (dev, tst, uat, prd) or a path to a Pulumi.<stack>.yaml")
+    _stack_arguments(check)
     check.add_argument("--policy-config", type=Path, default=None, help="default policy/config/<env>.json")
-    check.add_argument("--project-dir", type=Path, default=None, help="directory holding Pulumi.yaml")
-    check.add_argument(
-        "--stack-outputs",
-        action="append",
-        default=[],
-        metavar="NAME=FILE.json",
-        help="outputs of a referenced stack (aws.clusterStack), as JSON; repeatable",
-    )
     check.set_defaults(handler=_check)
     args = parser.parse_args(argv)
     try:
