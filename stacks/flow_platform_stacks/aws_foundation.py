@@ -12,24 +12,14 @@ from flow_platform.aws import (
     EfsSharedVolumeArgs,
     mirror_uri,
 )
-from flow_platform.k8s import NamespaceGuardrailsArgs
 
 from .config import AwsConfig, ClusterFacts, StackConfig
 from .errors import ConfigError, Problem
-from .namespaces import guarded_namespace
+from .namespaces import guarded_namespace, namespace_sizes
 
-MIRROR_GUARDRAILS: NamespaceGuardrailsArgs = {
-    "default_request": {"cpu": "100m", "memory": "256Mi"},
-    "default_limit": {"memory": "1Gi"},
-    "max_limit": {"cpu": "1", "memory": "2Gi"},
-    "quota": {
-        "requests.cpu": "2",
-        "requests.memory": "2Gi",
-        "limits.memory": "4Gi",
-        "pods": "4",
-        "persistentvolumeclaims": "0",
-    },
-}
+MIRROR_GUARDRAILS = namespace_sizes(
+    request=("100m", "256Mi"), limit="1Gi", maximum=("1", "2Gi"), quota=("2", "2Gi", "4Gi"), pods=4, claims=0
+)
 
 
 def aws_provider(cfg: AwsConfig, env: str) -> aws.Provider:

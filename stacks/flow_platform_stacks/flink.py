@@ -8,28 +8,18 @@ import pulumi
 import yaml
 from flow_platform.aws import ImageRef
 from flow_platform.flink import FlinkCluster, FlinkClusterArgs, FlinkOperator, JobSpec
-from flow_platform.k8s import NamespaceGuardrailsArgs
 
 from . import PROJECT
 from .aws_foundation import Foundation, shared_volume
 from .config import FlinkConfig, StackConfig
 from .config.flink import JobConfig
 from .errors import ConfigError, Problem
-from .namespaces import guarded_namespace
+from .namespaces import guarded_namespace, namespace_sizes
 
 CLAIM = "flink-data"
-OPERATOR_GUARDRAILS: NamespaceGuardrailsArgs = {
-    "default_request": {"cpu": "250m", "memory": "512Mi"},
-    "default_limit": {"memory": "1Gi"},
-    "max_limit": {"cpu": "2", "memory": "4Gi"},
-    "quota": {
-        "requests.cpu": "4",
-        "requests.memory": "8Gi",
-        "limits.memory": "8Gi",
-        "pods": "6",
-        "persistentvolumeclaims": "0",
-    },
-}
+OPERATOR_GUARDRAILS = namespace_sizes(
+    request=("250m", "512Mi"), limit="1Gi", maximum=("2", "4Gi"), quota=("4", "8Gi", "8Gi"), pods=6, claims=0
+)
 
 
 @dataclass(frozen=True)

@@ -4,29 +4,24 @@ from typing import Any
 
 import pulumi
 from flow_platform.hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
-from flow_platform.k8s import NamespaceGuardrailsArgs
 
 from .aws_foundation import Foundation, shared_volume
 from .config import HyperflowConfig, StackConfig
-from .namespaces import guarded_namespace
+from .namespaces import guarded_namespace, namespace_sizes
 
 CLAIM = "work-dir"
 NFS_EXCEPTION = (
     "the in-cluster NFS server runs the kernel NFS daemon, which needs a privileged container; "
     "it runs alone here, and only where EFS is not available"
 )
-NFS_GUARDRAILS: NamespaceGuardrailsArgs = {
-    "default_request": {"cpu": "100m", "memory": "256Mi"},
-    "default_limit": {"memory": "512Mi"},
-    "max_limit": {"cpu": "1", "memory": "1Gi"},
-    "quota": {
-        "requests.cpu": "1",
-        "requests.memory": "1Gi",
-        "limits.memory": "1Gi",
-        "pods": "2",
-        "persistentvolumeclaims": "1",
-    },
-}
+NFS_GUARDRAILS = namespace_sizes(
+    request=("100m", "256Mi"),
+    limit="512Mi",
+    maximum=("1", "1Gi"),
+    quota=("1", "1Gi", "1Gi"),
+    pods=2,
+    claims=1,
+)
 
 
 def deploy(

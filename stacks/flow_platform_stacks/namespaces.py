@@ -7,6 +7,34 @@ from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs
 from .config import StackConfig
 
 
+def namespace_sizes(
+    *,
+    request: tuple[str, str],
+    limit: str,
+    maximum: tuple[str, str],
+    quota: tuple[str, str, str],
+    pods: int,
+    claims: int,
+) -> NamespaceGuardrailsArgs:
+    """LimitRange and ResourceQuota of a small fixed-purpose namespace.
+
+    ``request`` and ``maximum`` are (cpu, memory) per container, ``limit`` the default memory limit,
+    ``quota`` the namespace's (requests.cpu, requests.memory, limits.memory).
+    """
+    return {
+        "default_request": {"cpu": request[0], "memory": request[1]},
+        "default_limit": {"memory": limit},
+        "max_limit": {"cpu": maximum[0], "memory": maximum[1]},
+        "quota": {
+            "requests.cpu": quota[0],
+            "requests.memory": quota[1],
+            "limits.memory": quota[2],
+            "pods": str(pods),
+            "persistentvolumeclaims": str(claims),
+        },
+    }
+
+
 def guarded_namespace(
     resource_name: str,
     cfg: StackConfig,

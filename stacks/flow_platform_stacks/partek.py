@@ -3,7 +3,7 @@
 from typing import Any
 
 import pulumi
-from flow_platform.k8s import NamespaceGuardrailsArgs, selector_labels, standard_labels
+from flow_platform.k8s import selector_labels, standard_labels
 from flow_platform.k8s.storage import volume_claim
 from flow_platform.partek import (
     LICENSE_FILE_PATH,
@@ -19,24 +19,20 @@ from flow_platform.partek.flow_headnode import LicenseServerPeer
 
 from .aws_foundation import Foundation, shared_volume
 from .config import PartekConfig, StackConfig
-from .namespaces import guarded_namespace
+from .namespaces import guarded_namespace, namespace_sizes
 
 LICENSE_EXCEPTION = (
     "FlexLM creates a network interface with the license's MAC address: NET_ADMIN as UID 0, which "
     "Pod Security Admission admits only at the privileged level; the license server runs alone here"
 )
-LICENSE_GUARDRAILS: NamespaceGuardrailsArgs = {
-    "default_request": {"cpu": "100m", "memory": "128Mi"},
-    "default_limit": {"memory": "256Mi"},
-    "max_limit": {"cpu": "1", "memory": "512Mi"},
-    "quota": {
-        "requests.cpu": "1",
-        "requests.memory": "1Gi",
-        "limits.memory": "1Gi",
-        "pods": "2",
-        "persistentvolumeclaims": "1",
-    },
-}
+LICENSE_GUARDRAILS = namespace_sizes(
+    request=("100m", "128Mi"),
+    limit="256Mi",
+    maximum=("1", "512Mi"),
+    quota=("1", "1Gi", "1Gi"),
+    pods=2,
+    claims=1,
+)
 
 
 def deploy(
