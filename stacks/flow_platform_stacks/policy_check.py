@@ -81,12 +81,14 @@ class Analyzer:
 
     def analyze(self, registrations: list[Registration]) -> list[Diagnostic]:
         resources = [r for r in registrations if r.custom and not r.type.startswith("pulumi:providers:")]
+        # each resource's properties are sent twice (Analyze, then AnalyzeStack): convert them once
+        properties = {reg.urn: _struct(reg.inputs) for reg in resources}
         diagnostics: list[Diagnostic] = []
         for reg in resources:
             response = self.stub.Analyze(
                 analyzer_pb2.AnalyzeRequest(
                     type=reg.type,
-                    properties=_struct(reg.inputs),
+                    properties=properties[reg.urn],
                     urn=reg.urn,
                     name=reg.name,
                     options=analyzer_pb2.AnalyzerResourceOptions(protect=bool(reg.options.get("protect"))),
@@ -97,7 +99,7 @@ class Analyzer:
             resources=[
                 analyzer_pb2.AnalyzerResource(
                     type=r.type,
-                    properties=_struct(r.inputs),
+                    properties=properties[r.urn],
                     urn=r.urn,
                     name=r.name,
                     parent=r.parent or "",

@@ -115,13 +115,10 @@ class EcrMirror(pulumi.ComponentResource):
             )
             repositories[logical] = repository
 
-        upstreams = sorted(
-            {
-                CACHEABLE[ImageRef.parse(ref).registry].key: CACHEABLE[ImageRef.parse(ref).registry]
-                for ref in args["images"].values()
-                if not needs_copy(ref)
-            }.items()
-        )
+        cached = {
+            CACHEABLE[ImageRef.parse(ref).registry] for ref in args["images"].values() if not needs_copy(ref)
+        }
+        upstreams = [(u.key, u) for u in sorted(cached, key=lambda u: u.key)]
         credentials = args.get("credential_arns", {})
         for key, upstream in upstreams:
             if upstream.needs_credentials and key not in credentials:
