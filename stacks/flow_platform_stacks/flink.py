@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import yaml
 from flow_platform.aws import ImageRef
-from flow_platform.flink import FlinkCluster, FlinkClusterArgs, FlinkOperator, JobSpec
+from flow_platform.flink import FlinkCluster, FlinkClusterArgs, FlinkOperator, FlinkOperatorArgs, JobSpec
 
 from . import PROJECT
 from .aws_foundation import Foundation, shared_volume
@@ -24,10 +24,10 @@ OPERATOR_GUARDRAILS = namespace_sizes(
 
 @dataclass(frozen=True)
 class Peer:
-    """A stack that uses a cluster's operator."""
+    """A Flink stack on a cluster."""
 
     stack: str
-    install: bool
+    manages_crds: bool
     namespace: str
 
 
@@ -37,7 +37,7 @@ def _stack_peers(project_dir: Path, stack: str, cfg: StackConfig) -> dict[str, l
     own = cfg.system("flink")
     if isinstance(own, FlinkConfig):
         namespace = cfg.namespace_of("flink") or ""
-        peers.setdefault(own.operator.cluster, []).append(Peer(stack, own.operator.install, namespace))
+        peers.setdefault(own.operator.cluster, []).append(Peer(stack, own.operator.manage_crds, namespace))
     for path in sorted(project_dir.glob("Pulumi.*.yaml")):
         name = path.name.split(".")[1]
         if name == stack:
@@ -50,46 +50,49 @@ def _stack_peers(project_dir: Path, stack: str, cfg: StackConfig) -> dict[str, l
         env = config.get(f"{PROJECT}:environment", name)
         namespace = block.get("namespace") or f"flink-{env}"
         peers.setdefault(str(operator.get("cluster")), []).append(
-            Peer(name, bool(operator.get("install")), namespace)
+            Peer(name, operator.get("manageCrds") is True, namespace)
         )
     return peers
 
 
 def operator_plan(project_dir: Path, stack: str, cfg: StackConfig) -> list[str]:
-    """The namespaces this stack's operator watches (when it installs it).
+    """The namespaces this stack's operator watches: its own Flink namespace.
 
-    Exactly one stack per cluster installs the operator; none or two is a config error naming them.
+    Every Flink stack runs its own operator, so no stack writes into another's namespace and
+    destroying one environment leaves the others' Flink running. The CRDs are cluster-wide:
+    exactly one stack per cluster manages them (``manageCrds``); none or two is a config error
+    naming the stacks.
     """
     flink = cfg.system("flink")
     if not isinstance(flink, FlinkConfig):
         return []
     cluster = flink.operator.cluster
     peers = _stack_peers(project_dir, stack, cfg)[cluster]
-    installers = sorted(p.stack for p in peers if p.install)
-    path = ("flink", "operator", "install")
-    if len(installers) > 1:
+    managers = sorted(p.stack for p in peers if p.manages_crds)
+    path = ("flink", "operator", "manageCrds")
+    if len(managers) > 1:
         raise ConfigError(
             stack,
             [
                 Problem(
                     path,
-                    f"stacks {', '.join(installers)} all install the operator on cluster"
-                    f" {cluster!r}: set install: true in exactly one of them",
+                    f"stacks {', '.join(managers)} all manage the Flink CRDs of cluster"
+                    f" {cluster!r}: set manageCrds: true in exactly one of them",
                 )
             ],
         )
-    if not installers:
+    if not managers:
         raise ConfigError(
             stack,
             [
                 Problem(
                     path,
-                    f"no stack installs the operator on cluster {cluster!r}:"
-                    " set install: true in exactly one stack of that cluster",
+                    f"no stack manages the Flink CRDs of cluster {cluster!r}:"
+                    " set manageCrds: true in exactly one stack of that cluster",
                 )
             ],
         )
-    return sorted(p.namespace for p in peers) if flink.operator.install else []
+    return [cfg.namespace_of("flink") or ""]
 
 
 def _job(job: JobConfig) -> JobSpec:
@@ -118,25 +121,32 @@ def deploy(
     env = cfg.environment
     api = cfg.kubernetes.api_server
     operator = block.operator
-    if operator.install:
-        guardrails = guarded_namespace(
-            "flink-operator", cfg, operator.namespace, "flink", OPERATOR_GUARDRAILS, opts
+    operator_namespace = operator_namespace_of(cfg, block)
+    guardrails = guarded_namespace("flink-operator", cfg, operator_namespace, "flink", OPERATOR_GUARDRAILS, opts)
+    image = ImageRef.parse(foundation.image("flink-operator"))
+    operator_args: FlinkOperatorArgs = {
+        "namespace": operator_namespace,
+        "env": env,
+        "image_repository": f"{image.registry}/{image.path}",
+        "image_tag": image.tag or "",
+        "watch_namespaces": watch_namespaces,
+        "manage_crds": operator.manage_crds,
+        "protect": cfg.protect,
+        "webhook": operator.webhook,
+        "artifact_schemes": list(operator.artifact_schemes),
+        "artifact_cidrs": list(operator.artifact_cidrs),
+        "api_server_cidrs": api.cidrs,
+        "api_server_port": api.port,
+    }
+    if operator.webhook_keystore_password is not None:
+        operator_args["webhook_keystore_password"] = pulumi.Output.secret(
+            operator.webhook_keystore_password.get_secret_value()
         )
-        image = ImageRef.parse(foundation.image("flink-operator"))
-        FlinkOperator(
-            "flink-operator-install",
-            {
-                "namespace": operator.namespace,
-                "env": env,
-                "image_repository": f"{image.registry}/{image.path}",
-                "image_tag": image.tag or "",
-                "watch_namespaces": watch_namespaces,
-                "webhook": operator.webhook,
-                "api_server_cidrs": api.cidrs,
-                "api_server_port": api.port,
-            },
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
-        )
+    flink_operator = FlinkOperator(
+        "flink-operator-install",
+        operator_args,
+        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+    )
     shared_volume(
         "flink-data", cfg, foundation, "flink", namespace, CLAIM, str(block.cluster.storage_size), opts
     )
@@ -167,7 +177,7 @@ def deploy(
         "flink_configuration": cluster.flink_configuration,
         "session_jobs": [{"name": j.name, "job": _job(j)} for j in cluster.session_jobs],
         "savepoint_snapshot": cluster.savepoint_snapshot,
-        "operator_namespace": operator.namespace,
+        "operator_namespace": operator_namespace,
         "api_server_cidrs": api.cidrs,
         "api_server_port": api.port,
     }
@@ -179,9 +189,18 @@ def deploy(
             args["tls_secret"] = cluster.tls_secret
         if cluster.cluster_issuer:
             args["cluster_issuer"] = cluster.cluster_issuer
-    flink = FlinkCluster("flink-cluster", args, opts)
+    # the CRs carry the operator's finalizers: created after and deleted before the operator
+    flink = FlinkCluster(
+        "flink-cluster", args, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[flink_operator]))
+    )
     return {
         "namespace": namespace,
         "deployment": flink.deployment_name,
-        "operatorInstalled": operator.install,
+        "operatorNamespace": operator_namespace,
+        "managesCrds": operator.manage_crds,
     }
+
+
+def operator_namespace_of(cfg: StackConfig, block: FlinkConfig) -> str:
+    """The operator's namespace: configured, else ``flink-operator-<env>`` (one per environment)."""
+    return block.operator.namespace or f"flink-operator-{cfg.environment}"

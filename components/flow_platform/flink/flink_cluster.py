@@ -27,6 +27,8 @@ from .configuration import (
     flink_configuration,
     job_role_rules,
     pod_template,
+    taskmanager_role_rules,
+    wait_annotations,
 )
 
 
@@ -41,7 +43,8 @@ class ProcessSize(TypedDict):
 
 class JobSpec(TypedDict, total=False):
     jar_uri: str
-    """``local://``, ``https://`` or ``file://`` jar."""
+    """The jar: in application mode usually ``local://`` (inside the image); a session job's is
+    fetched by the operator (``https`` unless the operator allows more schemes)."""
     parallelism: int
     """Job parallelism."""
     upgrade_mode: str
@@ -73,7 +76,8 @@ class FlinkClusterArgs(TypedDict, total=False):
     flink_version: str
     """CRD enum, e.g. ``v1_20``."""
     service_account: str
-    """Service account the operator gives the JobManager (default ``flink``)."""
+    """Service account the operator gives the JobManager (default ``flink``); TaskManagers get
+    ``<service_account>-taskmanager``."""
     claim: pulumi.Input[str]
     """ReadWriteMany claim mounted at /flink-data (HA, checkpoints, savepoints)."""
     job_manager: ProcessSize
@@ -134,6 +138,11 @@ def _job(job: JobSpec) -> dict[str, Any]:
     return spec
 
 
+def taskmanager_account(args: FlinkClusterArgs) -> str:
+    """The TaskManagers' service account (``kubernetes.taskmanager.service-account``)."""
+    return f"{args.get('service_account', 'flink')}-taskmanager"
+
+
 def deployment_spec(args: FlinkClusterArgs, claim: str) -> dict[str, Any]:
     """The FlinkDeployment spec (pure: tested against the CRD schema)."""
     labels = {"deployment": args["env"], "app.kubernetes.io/part-of": "flink"}
@@ -149,6 +158,8 @@ def deployment_spec(args: FlinkClusterArgs, claim: str) -> dict[str, Any]:
             args.get("checkpoints_retained", 3),
             args.get("restart_strategy", {"type": "exponential-delay"}),
             args.get("flink_configuration"),
+            args["flink_version"],
+            taskmanager_account(args),
         ),
         "podTemplate": pod_template(claim, labels),
         "jobManager": {
@@ -194,12 +205,29 @@ class FlinkCluster(pulumi.ComponentResource):
         rbac = service_account_with_role(
             name, account_name, namespace, job_role_rules(), labels, child, automount_token=True
         )
+        # TaskManagers find the JobManager through the HA leader ConfigMaps: read access, only with HA
+        ha = args.get("ha", True)
+        rbac += service_account_with_role(
+            f"{name}-taskmanager",
+            taskmanager_account(args),
+            namespace,
+            taskmanager_role_rules() if ha else [],
+            labels,
+            child,
+            automount_token=ha,
+        )
         spec = pulumi.Output.from_input(args["claim"]).apply(lambda claim: deployment_spec(args, claim))
+        job = args.get("job")
         flink = k8s.apiextensions.CustomResource(
             f"{name}-deployment",
             api_version=API_VERSION,
             kind="FlinkDeployment",
-            metadata={"name": deployment_name, "namespace": namespace, "labels": labels},
+            metadata={
+                "name": deployment_name,
+                "namespace": namespace,
+                "labels": labels,
+                "annotations": wait_annotations("FlinkDeployment", job.get("state", "running") if job else None),
+            },
             spec=spec,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=rbac)),
         )
@@ -208,16 +236,28 @@ class FlinkCluster(pulumi.ComponentResource):
                 f"{name}-session-job-{session['name']}",
                 api_version=API_VERSION,
                 kind="FlinkSessionJob",
-                metadata={"name": session["name"], "namespace": namespace, "labels": labels},
+                metadata={
+                    "name": session["name"],
+                    "namespace": namespace,
+                    "labels": labels,
+                    "annotations": wait_annotations("FlinkSessionJob", session["job"].get("state", "running")),
+                },
                 spec={"deploymentName": deployment_name, "job": _job(session["job"])},
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[flink])),
             )
         if args.get("savepoint_snapshot"):
+            # created only once the FlinkDeployment reports a RUNNING job (its waitFor), so the
+            # operator never finds it before the job and marks it ABANDONED
             k8s.apiextensions.CustomResource(
                 f"{name}-savepoint",
                 api_version=API_VERSION,
                 kind="FlinkStateSnapshot",
-                metadata={"name": f"{deployment_name}-savepoint", "namespace": namespace, "labels": labels},
+                metadata={
+                    "name": f"{deployment_name}-savepoint",
+                    "namespace": namespace,
+                    "labels": labels,
+                    "annotations": wait_annotations("FlinkStateSnapshot", None),
+                },
                 spec={
                     "backoffLimit": 1,
                     "jobReference": {"kind": "FlinkDeployment", "name": deployment_name},
@@ -262,6 +302,11 @@ class FlinkCluster(pulumi.ComponentResource):
             ),
             "flink-allow-dns": dns_egress_spec({"app": deployment_name}),
         }
+        if args.get("ha", True):
+            # TaskManagers watch the HA leader ConfigMaps to find ResourceManager and JobMaster
+            rules["taskmanager-allow-api-server"] = api_server_egress_spec(
+                taskmanager, args["api_server_cidrs"], args.get("api_server_port", 443)
+            )
         for policy_name, spec in rules.items():
             network_policy(
                 f"{name}-{policy_name}", namespace, f"{deployment_name}-{policy_name}", spec, labels, child

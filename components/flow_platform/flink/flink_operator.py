@@ -1,6 +1,7 @@
-"""The Flink Kubernetes Operator: its CRDs and the official Helm chart at a pinned version."""
+"""The Flink Kubernetes Operator of one environment: its objects rendered from the pinned chart, and
+the cluster's CRDs (managed by one stack per cluster, read by the others)."""
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -17,17 +18,18 @@ from ..k8s.network import (
     network_policy,
     ports,
 )
+from ..k8s.workload import http_probes
 from .configuration import (
-    CHART_REPOSITORY,
-    CRD_BASE_URL,
-    CRD_FILES,
+    ARTIFACT_SCHEME_PORTS,
     JOBMANAGER_PORTS,
     OPERATOR_VERSION,
     WEBHOOK_PORT,
     operator_values,
 )
+from .operator_chart import crd_documents, render
 
 OPERATOR_LABELS = {"app.kubernetes.io/name": "flink-kubernetes-operator"}
+KEYSTORE_SECRET = "flink-operator-webhook-keystore"
 
 
 class FlinkOperatorArgs(TypedDict, total=False):
@@ -40,22 +42,94 @@ class FlinkOperatorArgs(TypedDict, total=False):
     image_tag: str
     """Operator image tag, pinned (the chart defaults to latest)."""
     watch_namespaces: list[str]
-    """Exactly the Flink namespaces of the environments using this operator."""
+    """The Flink namespaces this operator serves (its Roles are created there)."""
+    manage_crds: bool
+    """Create the cluster's CRDs (exactly one stack per cluster); otherwise read them, so a missing
+    CRD fails the preview naming it."""
+    protect: bool
+    """Protect the CRDs (they are always retained on delete)."""
     webhook: bool
     """The admission webhook; needs cert-manager."""
+    webhook_keystore_password: pulumi.Input[str]
+    """The webhook keystore's password (required with the webhook), stored in a Secret of ours."""
+    artifact_schemes: list[str]
+    """Session-job jar schemes the operator may fetch (``https`` by default)."""
+    artifact_cidrs: list[str]
+    """Where the operator may fetch session-job jars from (egress on the schemes' ports)."""
     api_server_cidrs: list[str]
     """The API server's addresses (the operator watches it; it calls the webhook)."""
     api_server_port: int
     """Its port."""
 
 
+def operator_configuration(args: FlinkOperatorArgs) -> dict[str, str]:
+    """Operator settings flow-platform owns (KubernetesOperatorConfigOptions at release-1.15.0)."""
+    schemes = sorted(args.get("artifact_schemes") or ["https"])
+    return {"kubernetes.operator.user.artifacts.allowed-schemes": ",".join(schemes)}
+
+
+def _register(name: str, doc: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    """One rendered object as its typed resource, named by kind, namespace and name (stable)."""
+    meta = doc["metadata"]
+    logical = f"{name}-{doc['kind'].lower()}-{meta.get('namespace', 'cluster')}-{meta['name']}"
+    body: Any = {k: v for k, v in doc.items() if k not in ("apiVersion", "kind", "metadata")}
+    kind = doc["kind"]
+    if kind == "ServiceAccount":
+        return k8s.core.v1.ServiceAccount(logical, metadata=meta, opts=opts)
+    if kind == "Role":
+        return k8s.rbac.v1.Role(logical, metadata=meta, rules=body["rules"], opts=opts)
+    if kind == "RoleBinding":
+        return k8s.rbac.v1.RoleBinding(
+            logical, metadata=meta, role_ref=body["roleRef"], subjects=body["subjects"], opts=opts
+        )
+    if kind == "ConfigMap":
+        return k8s.core.v1.ConfigMap(logical, metadata=meta, data=body["data"], opts=opts)
+    if kind == "Deployment":
+        return k8s.apps.v1.Deployment(logical, metadata=meta, spec=body["spec"], opts=opts)
+    if kind == "Service":
+        return k8s.core.v1.Service(logical, metadata=meta, spec=body["spec"], opts=opts)
+    if kind == "ValidatingWebhookConfiguration":
+        return k8s.admissionregistration.v1.ValidatingWebhookConfiguration(
+            logical, metadata=meta, webhooks=body["webhooks"], opts=opts
+        )
+    if kind == "MutatingWebhookConfiguration":
+        return k8s.admissionregistration.v1.MutatingWebhookConfiguration(
+            logical, metadata=meta, webhooks=body["webhooks"], opts=opts
+        )
+    if doc["apiVersion"].startswith("cert-manager.io/"):
+        return k8s.apiextensions.CustomResource(
+            logical, api_version=doc["apiVersion"], kind=kind, metadata=meta, spec=body["spec"], opts=opts
+        )
+    raise ValueError(f"{kind} {meta['name']}: not an object the operator chart renders for flow-platform")
+
+
+def operator_objects(args: FlinkOperatorArgs) -> list[dict[str, Any]]:
+    """The chart's objects for this operator (pure), with a readiness probe on the operator's
+    health endpoint (the chart has liveness and startup probes only)."""
+    values = operator_values(
+        args["image_repository"],
+        args["image_tag"],
+        args["namespace"],
+        args["watch_namespaces"],
+        operator_configuration(args),
+        KEYSTORE_SECRET if args.get("webhook", False) else None,
+    )
+    docs = [d for template in render(values, args["namespace"]).values() for d in template]
+    for doc in docs:
+        if doc["kind"] == "Deployment":
+            operator = doc["spec"]["template"]["spec"]["containers"][0]
+            operator["readinessProbe"] = http_probes("health-port")["readinessProbe"]
+    return docs
+
+
 class FlinkOperator(pulumi.ComponentResource):
-    """CRDs applied from the release's own files, then the chart with ``skip_crds``: Helm never
-    upgrades CRDs, so they are managed here at the same pinned version; bumping
-    :data:`OPERATOR_VERSION` upgrades both together."""
+    """The operator as plain resources (the chart 1.15.0 rendered in Python; no download, and the
+    offline render and policy check see its Deployment), its NetworkPolicies, and the CRDs: created
+    by the one stack per cluster that manages them (retained on delete, protected where set), read
+    by the others."""
 
     chart_version: pulumi.Output[str]
-    """The installed chart version."""
+    """The operator version."""
 
     def __init__(
         self, name: str, args: FlinkOperatorArgs, opts: pulumi.ResourceOptions | None = None
@@ -63,26 +137,63 @@ class FlinkOperator(pulumi.ComponentResource):
         super().__init__(f"{PACKAGE}:index:FlinkOperator", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace = args["namespace"]
-        crds = [
-            k8s.yaml.v2.ConfigFile(
-                f"{name}-crd-{file.split('.')[0]}", file=f"{CRD_BASE_URL}/{file}", opts=child
-            )
-            for file in CRD_FILES
-        ]
-        values = operator_values(
-            args["image_repository"], args["image_tag"], args["watch_namespaces"], args.get("webhook", False)
-        )
-        k8s.helm.v4.Chart(
-            f"{name}-chart",
-            chart="flink-kubernetes-operator",
-            version=OPERATOR_VERSION,
-            repository_opts={"repo": CHART_REPOSITORY},
-            namespace=namespace,
-            skip_crds=True,
-            values=values,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=crds)),
-        )
+        if args.get("webhook", False) and not args.get("webhook_keystore_password"):
+            raise ValueError("webhook needs webhook_keystore_password (the chart's default is public)")
+        self.crds = self._crds(name, args, child)
         labels = standard_labels("flink-kubernetes-operator", args["env"], "flink", component="operator")
+        first: list[pulumi.Resource] = list(self.crds)
+        if args.get("webhook", False):
+            first.append(
+                k8s.core.v1.Secret(
+                    f"{name}-webhook-keystore",
+                    metadata={"name": KEYSTORE_SECRET, "namespace": namespace, "labels": labels},
+                    type="Opaque",
+                    string_data={"password": pulumi.Output.secret(args["webhook_keystore_password"])},
+                    opts=child,
+                )
+            )
+        docs = operator_objects(args)
+        after = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=first))
+        setup = [_register(name, d, after) for d in docs if d["kind"] != "Deployment"]
+        for doc in docs:
+            if doc["kind"] == "Deployment":
+                _register(
+                    name, doc, pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=setup))
+                )
+        self._network_policies(name, args, labels, child)
+        self.chart_version = pulumi.Output.from_input(OPERATOR_VERSION)
+        self.register_outputs({"chart_version": self.chart_version})
+
+    @staticmethod
+    def _crds(
+        name: str, args: FlinkOperatorArgs, child: pulumi.ResourceOptions
+    ) -> list[k8s.apiextensions.v1.CustomResourceDefinition]:
+        crds = []
+        for doc in crd_documents():
+            crd_name = doc["metadata"]["name"]
+            logical = f"{name}-crd-{crd_name.split('.')[0]}"
+            if args.get("manage_crds", False):
+                crds.append(
+                    k8s.apiextensions.v1.CustomResourceDefinition(
+                        logical,
+                        metadata=doc["metadata"],
+                        spec=doc["spec"],
+                        opts=pulumi.ResourceOptions.merge(
+                            child,
+                            # deleting a CRD deletes every object of it on the cluster, other envs' too
+                            pulumi.ResourceOptions(retain_on_delete=True, protect=args.get("protect", False)),
+                        ),
+                    )
+                )
+            else:
+                crds.append(k8s.apiextensions.v1.CustomResourceDefinition.get(logical, crd_name, opts=child))
+        return crds
+
+    @staticmethod
+    def _network_policies(
+        name: str, args: FlinkOperatorArgs, labels: dict[str, str], child: pulumi.ResourceOptions
+    ) -> None:
+        namespace = args["namespace"]
         port = args.get("api_server_port", 443)
         rules = {
             "flink-operator-allow-api-server": api_server_egress_spec(
@@ -95,6 +206,13 @@ class FlinkOperator(pulumi.ComponentResource):
             ),
             "flink-operator-allow-dns": dns_egress_spec(OPERATOR_LABELS),
         }
+        if args.get("artifact_cidrs"):
+            schemes = args.get("artifact_schemes") or ["https"]
+            rules["flink-operator-allow-artifacts"] = egress_spec(
+                OPERATOR_LABELS,
+                [cidr_peer(c) for c in sorted(args["artifact_cidrs"])],
+                ports(*sorted({ARTIFACT_SCHEME_PORTS[s] for s in schemes})),
+            )
         if args.get("webhook", False):
             rules["flink-operator-allow-webhook"] = ingress_spec(
                 OPERATOR_LABELS, [cidr_peer(c) for c in sorted(args["api_server_cidrs"])], ports(WEBHOOK_PORT)
@@ -108,5 +226,3 @@ class FlinkOperator(pulumi.ComponentResource):
                 labels,
                 child,
             )
-        self.chart_version = pulumi.Output.from_input(OPERATOR_VERSION)
-        self.register_outputs({"chart_version": self.chart_version})

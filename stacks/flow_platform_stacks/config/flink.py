@@ -2,46 +2,63 @@
 
 from typing import Literal, Self
 
-from flow_platform.flink import FLINK_VERSIONS, JOB_STATES, UPGRADE_MODES
+from flow_platform.flink import (
+    ARTIFACT_SCHEME_PORTS,
+    FLINK_VERSIONS,
+    JOB_STATES,
+    OPERATOR_VERSION,
+    SUPPORTED_FLINK_VERSIONS,
+    UPGRADE_MODES,
+    jar_uri_problem,
+)
 from flow_platform.k8s import Quantity
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ..errors import KeyProblem
 from .base import HOSTNAME, Memory, Strict, SystemConfig
 from .partek import ImageConfig
 
-FlinkVersion = Literal[
-    "v1_13", "v1_14", "v1_15", "v1_16", "v1_17", "v1_18", "v1_19", "v1_20", "v2_0", "v2_1", "v2_2"
-]
+FlinkVersion = Literal["v1_19", "v1_20", "v2_0", "v2_1", "v2_2"]
 UpgradeMode = Literal["last-state", "savepoint", "stateless"]
 JobState = Literal["running", "suspended"]
-assert FlinkVersion.__args__ == FLINK_VERSIONS  # type: ignore[attr-defined]
+ArtifactScheme = Literal["https", "http"]
+assert FlinkVersion.__args__ == SUPPORTED_FLINK_VERSIONS  # type: ignore[attr-defined]
+assert ArtifactScheme.__args__ == tuple(ARTIFACT_SCHEME_PORTS)  # type: ignore[attr-defined]
 assert UpgradeMode.__args__ == UPGRADE_MODES  # type: ignore[attr-defined]
 assert JobState.__args__ == JOB_STATES  # type: ignore[attr-defined]
 
 
 class OperatorConfig(Strict):
-    """Which stack installs the operator for a cluster; the others rely on it."""
+    """This environment's operator; the cluster's CRDs are managed by one stack per cluster."""
 
-    install: bool = False
     cluster: str = Field(pattern=r"^[a-z0-9][-a-z0-9]*$")
-    """Name of the Kubernetes cluster the operator serves; stacks on one cluster share one operator."""
-    namespace: str = "flink-operator"
-    image: ImageConfig | None = None
-    """The operator image (installer only), pinned."""
+    """Name of the Kubernetes cluster; the stacks on one cluster share its CRDs."""
+    manage_crds: bool = False
+    """This stack creates the cluster's Flink CRDs (exactly one stack per cluster); the others read
+    them, so they come up after it."""
+    namespace: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    """The operator's namespace (default ``flink-operator-<env>``)."""
+    image: ImageConfig
+    """The operator image, pinned."""
     webhook: bool = False
-    """The admission webhook; needs cert-manager in the cluster."""
+    """The admission webhook; needs cert-manager in the cluster and ``webhookKeystorePassword``."""
+    webhook_keystore_password: SecretStr | None = None
+    """The webhook keystore's password, a secret (``pulumi config set --secret --path
+    flink.operator.webhookKeystorePassword``); the chart's default one is public."""
+    artifact_schemes: list[ArtifactScheme] = Field(default_factory=lambda: ["https"], min_length=1)
+    """Session-job jar schemes the operator may fetch (its ``user.artifacts.allowed-schemes``)."""
+    artifact_cidrs: list[str] = Field(default_factory=list)
+    """Addresses the operator fetches session-job jars from (egress on the schemes' ports)."""
 
     @model_validator(mode="after")
-    def _installer(self) -> Self:
-        if self.install and self.image is None:
-            raise KeyProblem(["image"], "required when install is true: pin the operator image")
-        if not self.install and (self.image is not None or self.webhook):
+    def _webhook(self) -> Self:
+        if self.webhook and self.webhook_keystore_password is None:
             raise KeyProblem(
-                ["install"],
-                "image and webhook are the installing stack's settings; this stack"
-                " only relies on the operator",
+                ["webhookKeystorePassword"],
+                "required with webhook: true (a secret; the chart's default password is public)",
             )
+        if not self.webhook and self.webhook_keystore_password is not None:
+            raise KeyProblem(["webhookKeystorePassword"], "only used with webhook: true")
         return self
 
 
@@ -70,6 +87,7 @@ class FlinkClusterConfig(Strict):
     name: str = Field(pattern=r"^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$")
     image: ImageConfig
     flink_version: FlinkVersion
+    """Operator 1.15.0 runs v1_19 and newer (v1_13/v1_14 refused, v1_15..v1_18 deprecated)."""
     mode: Literal["application", "session"]
     job: JobConfig | None = None
     session_jobs: list[SessionJobConfig] = Field(default_factory=list)
@@ -87,6 +105,16 @@ class FlinkClusterConfig(Strict):
     tls_secret: str | None = None
     cluster_issuer: str | None = None
     savepoint_snapshot: bool = False
+
+    @field_validator("flink_version", mode="before")
+    @classmethod
+    def _flink_version(cls, value: object) -> object:
+        if isinstance(value, str) and value in FLINK_VERSIONS and value not in SUPPORTED_FLINK_VERSIONS:
+            state = "refuses" if value in ("v1_13", "v1_14") else "deprecates"
+            raise ValueError(
+                f"operator {OPERATOR_VERSION} {state} {value}: use one of {', '.join(SUPPORTED_FLINK_VERSIONS)}"
+            )
+        return value
 
     @field_validator("ingress_host")
     @classmethod
@@ -127,8 +155,20 @@ class FlinkConfig(SystemConfig):
     operator: OperatorConfig
     cluster: FlinkClusterConfig
 
+    @model_validator(mode="after")
+    def _session_jars(self) -> Self:
+        """Session jobs' jars are fetched by the operator: only what it accepts and can reach."""
+        schemes = list(self.operator.artifact_schemes)
+        for i, job in enumerate(self.cluster.session_jobs):
+            problem = jar_uri_problem(job.jar_uri, schemes)
+            if problem:
+                raise KeyProblem(["cluster", "sessionJobs", i, "jarUri"], f"operator {OPERATOR_VERSION}: {problem}")
+        if self.cluster.session_jobs and not self.operator.artifact_cidrs:
+            raise KeyProblem(
+                ["operator", "artifactCidrs"],
+                "required with sessionJobs: the operator fetches their jars and needs an egress rule to them",
+            )
+        return self
+
     def images(self) -> dict[str, str]:
-        images = {"flink": self.cluster.image.ref()}
-        if self.operator.install and self.operator.image is not None:
-            images["flink-operator"] = self.operator.image.ref()
-        return images
+        return {"flink": self.cluster.image.ref(), "flink-operator": self.operator.image.ref()}
