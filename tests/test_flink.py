@@ -1,60 +1,147 @@
-"""Flink as the env stacks deploy it: operator chart, CRDs, FlinkDeployment, jobs, RBAC, installers."""
+"""Flink as the env stacks deploy it: operator objects, CRDs, FlinkDeployment, jobs, RBAC, bring-up."""
 
 import shutil
 from pathlib import Path
 from typing import Any
 
+import flow_platform.flink as flink_pkg
 import pytest
 import yaml
-from conftest import ROOT, Stack, raw_stack_yaml
-from flow_platform.flink import OPERATOR_VERSION, flink_configuration
+from conftest import ENVS, ROOT, Stack, raw_stack_yaml
+from flow_platform.flink import flink_configuration
 from flow_platform_stacks.errors import ConfigError
 from flow_platform_stacks.harness import FlowMocks, RecordingMonitor, read_stack_file, run_program
 
-CHART = "kubernetes:helm.sh/v4:Chart"
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+CHART_CRDS = Path(flink_pkg.__file__).parent / "chart" / "crds"
 
 
-def _chart(stack: Stack) -> dict[str, Any]:
-    [chart] = stack.of_type(CHART)
-    return chart.inputs
+class ReadingMonitor(RecordingMonitor):
+    """Also keeps the resources a program reads (``Resource.get``): type, name, id."""
+
+    def __init__(self, mocks: FlowMocks) -> None:
+        super().__init__(mocks)
+        self.reads: list[tuple[str, str, str]] = []
+
+    def ReadResource(self, request: Any) -> Any:
+        self.reads.append((request.type, request.name, request.id))
+        return super().ReadResource(request)  # type: ignore[no-untyped-call]
 
 
-def test_operator_chart_is_pinned_with_a_pinned_image_and_no_crds(stack: Any) -> None:
-    chart = _chart(stack("prd"))
-    assert chart["chart"] == "flink-kubernetes-operator"
-    assert chart["version"] == OPERATOR_VERSION == "1.15.0"
-    assert chart["repositoryOpts"] == {
-        "repo": "https://downloads.apache.org/flink/flink-kubernetes-operator-1.15.0/"
+def _project_with(tmp_path: Path, change: dict[str, Any], cluster: dict[str, Any] | None = None) -> Path:
+    """The project's stack files with ``change[env]`` merged into flink.operator (None deletes)."""
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    for env in ENVS:
+        doc = raw_stack_yaml(env)
+        block = doc["config"]["flow-platform:flink"]
+        for key, value in change.get(env, {}).items():
+            if value is None:
+                block["operator"].pop(key, None)
+            else:
+                block["operator"][key] = value
+        block["cluster"].update((cluster or {}).get(env, {}))
+        (tmp_path / f"Pulumi.{env}.yaml").write_text(yaml.safe_dump(doc))
+    return tmp_path
+
+
+def _run(project: Path, env: str, monitor: RecordingMonitor | None = None) -> list[Any]:
+    config, secrets = read_stack_file(project / f"Pulumi.{env}.yaml", project / "Pulumi.yaml")
+    return run_program(env, config, secrets, monitor=monitor or RecordingMonitor(FlowMocks()), project_dir=project)
+
+
+def _error(project: Path, env: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        _run(project, env)
+    return str(info.value)
+
+
+# --- items 5, 6, 10: CRDs and operator objects shipped with the package, visible offline -------
+
+
+def test_no_chart_or_file_is_fetched_at_deploy_time(env_stack: Stack) -> None:
+    types = {r.type for r in env_stack.registrations}
+    assert not any(t.startswith(("kubernetes:helm.sh", "kubernetes:yaml")) for t in types)
+    inputs = str([r.inputs for r in env_stack.registrations])
+    assert "downloads.apache.org" not in inputs and "raw.githubusercontent.com" not in inputs
+
+
+def test_crds_are_the_shipped_release_files_retained_and_protected_where_set(stack: Any) -> None:
+    for env, protect in (("prd", True), ("tst", False), ("uat", True)):
+        crds = stack(env).of_type(CRD)
+        assert len(crds) == 4
+        for crd in crds:
+            assert crd.options["retain_on_delete"] is True, "deleting a CRD deletes every env's objects"
+            assert crd.options["protect"] is protect
+            shipped = yaml.safe_load((CHART_CRDS / f"{crd.inputs['metadata']['name']}-v1.yml").read_text())
+            assert crd.inputs["spec"] == shipped["spec"]
+    readme = (CHART_CRDS.parent / "README.md").read_text()
+    assert "release-1.15.0" in readme and "apache/flink-kubernetes-operator" in readme
+
+
+def test_the_stack_without_the_crds_reads_them_so_a_missing_crd_fails_first(tmp_path: Path) -> None:
+    # dev shares the nonprod cluster with tst, which manages the CRDs
+    monitor = ReadingMonitor(FlowMocks())
+    registrations = _run(_project_with(tmp_path, {}), "dev", monitor)
+    assert not [r for r in registrations if r.type == CRD]
+    crds = sorted(i for t, _, i in monitor.reads if t == CRD)
+    assert crds == sorted(p.name.removesuffix("-v1.yml") for p in CHART_CRDS.glob("*.yml"))
+
+
+def test_every_env_runs_its_own_operator_and_writes_only_its_own_namespaces(env_stack: Stack) -> None:
+    env = env_stack.name
+    [deployment] = env_stack.objects("Deployment", f"flink-operator-{env}")
+    assert deployment["metadata"]["name"] == "flink-kubernetes-operator"
+    namespaces = {o["metadata"].get("namespace") for o in env_stack.objects()} - {None}
+    others = {f"{kind}-{other}" for other in ENVS if other != env for kind in ("flink", "flink-operator")}
+    assert not namespaces & others, "destroying this env would strand (or touch) another env's objects"
+    config = env_stack.one("ConfigMap", "flink-operator-config", f"flink-operator-{env}")["data"]
+    assert f"kubernetes.operator.watched.namespaces: flink-{env}" in config["flink-conf.yaml"]
+    assert "flink-operator" in {r["metadata"]["name"] for r in env_stack.objects("Role", f"flink-{env}")}
+
+
+def test_flink_cluster_depends_on_the_operator_so_deletes_run_before_it(env_stack: Stack) -> None:
+    [cluster] = env_stack.of_type("flow-platform:index:FlinkCluster")
+    [operator] = [r for r in env_stack.of_type("kubernetes:apps/v1:Deployment") if "flink-operator" in r.name]
+    assert operator.urn in cluster.options["depends_on"]
+
+
+def test_operator_deployment_is_visible_with_resources_probes_and_the_pinned_image(stack: Any) -> None:
+    prd = stack("prd")
+    deployment = prd.one("Deployment", "flink-kubernetes-operator", "flink-operator-prd")
+    pod = deployment["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["image"] == (
+        "333333333333.dkr.ecr.us-west-2.amazonaws.com"
+        "/flow-platform-docker-hub/apache/flink-kubernetes-operator:1.15.0"
+    )
+    assert container["resources"] == {
+        "requests": {"cpu": "250m", "memory": "1Gi"},
+        "limits": {"memory": "1Gi"},
     }
-    assert chart["skipCrds"] is True, "CRDs are managed beside the chart so that upgrades reach them"
-    assert chart["namespace"] == "flink-operator"
-    values = chart["values"]
-    assert values["image"] == {
-        "repository": "333333333333.dkr.ecr.us-west-2.amazonaws.com"
-        "/flow-platform-docker-hub/apache/flink-kubernetes-operator",
-        "tag": "1.15.0",
-        "pullPolicy": "IfNotPresent",
-    }
-    assert values["webhook"] == {"create": False}
-    assert values["jobServiceAccount"] == {"create": False}
-    assert values["rbac"]["jobRole"] == {"create": False}
-    assert values["operatorSecurityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert container["readinessProbe"]["httpGet"]["port"] == "health-port"
+    assert container["livenessProbe"]["httpGet"] == {"path": "/", "port": "health-port"}
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["serviceAccountName"] == "flink-operator"
+    assert not prd.objects("ClusterRole")
+    assert not prd.objects("Secret", "flink-operator-prd"), "no webhook, no keystore secret"
 
 
-def test_crds_come_from_the_same_release(stack: Any) -> None:
-    files = sorted(r.inputs["file"] for r in stack("prd").of_type("kubernetes:yaml/v2:ConfigFile"))
-    assert len(files) == 4
-    assert all("/release-1.15.0/helm/flink-kubernetes-operator/crds/" in f for f in files)
-    [chart] = stack("prd").of_type(CHART)
-    assert len([d for d in chart.options["depends_on"] if "ConfigFile" in d]) == 4
+# --- item 4: one CRD manager per cluster, a clear error otherwise --------------------------------
 
 
-def test_watch_namespaces_are_exactly_the_flink_namespaces_on_the_cluster(stack: Any) -> None:
-    # dev and tst share the nonprod cluster; tst installs the operator for both
-    assert _chart(stack("tst"))["values"]["watchNamespaces"] == ["flink-dev", "flink-tst"]
-    assert stack("dev").of_type(CHART) == [], "dev relies on the operator tst installs"
-    assert _chart(stack("uat"))["values"]["watchNamespaces"] == ["flink-uat"]
-    assert _chart(stack("prd"))["values"]["watchNamespaces"] == ["flink-prd"]
+def test_a_second_crd_manager_on_a_cluster_is_a_config_error(tmp_path: Path) -> None:
+    project = _project_with(tmp_path, {"dev": {"manageCrds": True}})
+    for env in ("dev", "tst"):
+        message = _error(project, env)
+        assert "flow-platform:flink.operator.manageCrds" in message
+        assert "stacks dev, tst all manage the Flink CRDs of cluster 'nonprod'" in message
+
+
+def test_a_cluster_without_a_crd_manager_is_a_config_error(tmp_path: Path) -> None:
+    project = _project_with(tmp_path, {"tst": {"manageCrds": None}})
+    assert "no stack manages the Flink CRDs of cluster 'nonprod'" in _error(project, "dev")
+    assert _run(project, "uat")  # another cluster is unaffected
 
 
 def _deployment(stack: Stack, env: str) -> dict[str, Any]:
@@ -65,11 +152,13 @@ def test_ha_checkpoints_and_state_backend(stack: Any) -> None:
     config = _deployment(stack("prd"), "prd")["spec"]["flinkConfiguration"]
     assert config["high-availability.type"] == "kubernetes"
     assert config["high-availability.storageDir"] == "file:///flink-data/ha"
-    assert config["state.checkpoints.dir"] == "file:///flink-data/checkpoints"
-    assert config["state.savepoints.dir"] == "file:///flink-data/savepoints"
-    assert config["state.checkpoints.num-retained"] == "5"
+    # Flink 1.20 names (CheckpointingOptions: the state.* names are only deprecated keys there)
+    assert config["execution.checkpointing.dir"] == "file:///flink-data/checkpoints"
+    assert config["execution.checkpointing.savepoint-dir"] == "file:///flink-data/savepoints"
+    assert config["execution.checkpointing.num-retained"] == "5"
     assert config["execution.checkpointing.interval"] == "30 s"
-    assert config["state.backend.type"] == "rocksdb" and config["state.backend.incremental"] == "true"
+    assert config["state.backend.type"] == "rocksdb" and config["execution.checkpointing.incremental"] == "true"
+    assert not [k for k in config if k.startswith(("state.checkpoints", "state.savepoints"))]
     assert config["restart-strategy.type"] == "exponential-delay"
     assert config["restart-strategy.exponential-delay.max-backoff"] == "2 min"
     assert config["taskmanager.numberOfTaskSlots"] == "2"
@@ -144,18 +233,19 @@ def test_network_policies_cover_exactly_flinks_flows(stack: Any) -> None:
         "events-jobmanager-allow-rest",
         "events-jobmanager-allow-taskmanagers",
         "events-jobmanager-to-taskmanagers",
+        "events-taskmanager-allow-api-server",
         "events-taskmanager-allow-peers",
         "events-taskmanager-to-jobmanager",
         "events-taskmanager-to-peers",
     ]
     rest = prd.one("NetworkPolicy", "events-jobmanager-allow-rest", "flink-prd")["spec"]["ingress"][0]
-    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "flink-operator"}}} in rest[
+    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "flink-operator-prd"}}} in rest[
         "from"
     ]
     assert rest["ports"] == [{"port": 8081, "protocol": "TCP"}]
     tm = prd.one("NetworkPolicy", "events-taskmanager-to-jobmanager", "flink-prd")["spec"]["egress"][0]
     assert tm["ports"] == [{"port": 6123, "protocol": "TCP"}, {"port": 6124, "protocol": "TCP"}]
-    operator = prd.one("NetworkPolicy", "flink-operator-allow-jobmanagers", "flink-operator")["spec"][
+    operator = prd.one("NetworkPolicy", "flink-operator-allow-jobmanagers", "flink-operator-prd")["spec"][
         "egress"
     ][0]
     assert operator["ports"] == [{"port": 8081, "protocol": "TCP"}]
@@ -166,57 +256,148 @@ def test_flink_configuration_refuses_to_override_typed_options() -> None:
         flink_configuration(2, True, "60 s", 3, {"type": "fixed-delay"}, {"state.backend.type": "hashmap"})
 
 
-def _project_with(tmp_path: Path, change: dict[str, Any]) -> Path:
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    for env in ("dev", "tst", "uat", "prd"):
-        doc = raw_stack_yaml(env)
-        if env in change:
-            doc["config"]["flow-platform:flink"]["operator"].update(change[env])
-        (tmp_path / f"Pulumi.{env}.yaml").write_text(yaml.safe_dump(doc))
-    return tmp_path
-
-
-def _run(project: Path, env: str) -> tuple[list[Any], RecordingMonitor]:
-    config, secrets = read_stack_file(project / f"Pulumi.{env}.yaml", project / "Pulumi.yaml")
-    monitor = RecordingMonitor(FlowMocks())
-    return run_program(env, config, secrets, monitor=monitor, project_dir=project), monitor
-
-
-def test_a_second_installer_on_a_cluster_is_a_config_error(tmp_path: Path) -> None:
-    project = _project_with(
-        tmp_path, {"dev": {"install": True, "image": {"repository": "apache/x", "tag": "1"}}}
-    )
-    for env in ("dev", "tst"):
-        with pytest.raises(ConfigError) as info:
-            _run(project, env)
-        assert "flow-platform:flink.operator.install" in str(info.value)
-        assert "stacks dev, tst all install the operator on cluster 'nonprod'" in str(info.value)
-
-
-def test_a_cluster_without_an_installer_is_a_config_error(tmp_path: Path) -> None:
-    project = _project_with(tmp_path, {"tst": {"install": False, "image": None}})
-    with pytest.raises(ConfigError, match="no stack installs the operator on cluster 'nonprod'"):
-        _run(project, "dev")
-    registrations, _ = _run(project, "uat")  # another cluster is unaffected
-    assert registrations
-
-
-def test_the_webhook_switch_turns_on_the_webhook_and_its_allow_rule(tmp_path: Path) -> None:
-    project = _project_with(tmp_path, {"uat": {"webhook": True}})
-    registrations, _ = _run(project, "uat")
-    rendered = Stack("uat", registrations, {})
-    assert _chart(rendered)["values"]["webhook"] == {"create": True}
-    webhook = rendered.one("NetworkPolicy", "flink-operator-allow-webhook", "flink-operator")["spec"][
-        "ingress"
-    ][0]
-    assert webhook == {
+def test_the_webhook_gets_a_keystore_password_of_ours_and_its_allow_rule(tmp_path: Path) -> None:
+    project = _project_with(tmp_path, {"uat": {"webhook": True, "webhookKeystorePassword": {"secure": "v1:c2VjcmV0"}}})
+    rendered = Stack("uat", _run(project, "uat"), {})
+    [secret] = rendered.objects("Secret", "flink-operator-uat")
+    assert secret["metadata"]["name"] == "flink-operator-webhook-keystore"
+    certificate = rendered.one("Certificate", "flink-operator-serving-cert", "flink-operator-uat")
+    assert certificate["spec"]["keystores"]["pkcs12"]["passwordSecretRef"] == {
+        "name": "flink-operator-webhook-keystore",
+        "key": "password",
+    }
+    pod = rendered.one("Deployment", "flink-kubernetes-operator", "flink-operator-uat")["spec"]["template"]
+    [webhook] = [c for c in pod["spec"]["containers"] if c["name"] == "flink-webhook"]
+    assert webhook["env"][0]["valueFrom"]["secretKeyRef"]["name"] == "flink-operator-webhook-keystore"
+    assert "cGFzc3dvcmQxMjM0" not in str(rendered.objects()), "the chart's public default password"
+    rule = rendered.one("NetworkPolicy", "flink-operator-allow-webhook", "flink-operator-uat")["spec"]
+    assert rule["ingress"][0] == {
         "from": [{"ipBlock": {"cidr": "10.30.0.0/16"}}],
         "ports": [{"port": 9443, "protocol": "TCP"}],
     }
+    no_password = _project_with(tmp_path / "b", {"uat": {"webhook": True}}) if (tmp_path / "b").mkdir() is None else None
+    assert no_password is not None
+    assert "flow-platform:flink.operator.webhookKeystorePassword" in _error(no_password, "uat")
 
 
-def test_only_the_installer_may_set_the_operators_image() -> None:
-    from flow_platform_stacks.config.flink import OperatorConfig
+# --- item 9: checkpoint key names per Flink version -----------------------------------------------
 
-    with pytest.raises(ValueError, match="installing stack's settings"):
-        OperatorConfig.model_validate({"cluster": "nonprod", "install": False, "webhook": True})
+
+def test_checkpoint_keys_follow_the_flink_version() -> None:
+    old = flink_configuration(2, True, "60 s", 3, {"type": "fixed-delay"}, flink_version="v1_19")
+    assert old["state.checkpoints.dir"] == "file:///flink-data/checkpoints"
+    assert old["state.backend.incremental"] == "true"
+    assert not [k for k in old if k.startswith("execution.checkpointing.") and k != "execution.checkpointing.interval"]
+    for version in ("v1_20", "v2_0", "v2_2"):
+        new = flink_configuration(2, True, "60 s", 3, {"type": "fixed-delay"}, flink_version=version)
+        assert new["execution.checkpointing.dir"] == "file:///flink-data/checkpoints"
+        assert "state.checkpoints.dir" not in new and "state.backend.incremental" not in new
+
+
+# --- item 7: only the Flink versions operator 1.15.0 runs -----------------------------------------
+
+
+@pytest.mark.parametrize(("version", "word"), [("v1_13", "refuses"), ("v1_14", "refuses"), ("v1_17", "deprecates")])
+def test_flink_versions_the_operator_refuses_or_deprecates_are_config_errors(
+    tmp_path: Path, version: str, word: str
+) -> None:
+    project = _project_with(tmp_path, {}, {"prd": {"flinkVersion": version}})
+    message = _error(project, "prd")
+    assert f"flow-platform:flink.cluster.flinkVersion = '{version}'" in message
+    assert f"operator 1.15.0 {word} {version}" in message
+
+
+# --- item 1: TaskManagers reach the API server under HA, with read access to ConfigMaps only ------
+
+
+def test_taskmanagers_may_watch_the_ha_configmaps_and_nothing_else(stack: Any) -> None:
+    prd = stack("prd")
+    config = _deployment(prd, "prd")["spec"]["flinkConfiguration"]
+    assert config["kubernetes.taskmanager.service-account"] == "flink-taskmanager"
+    role = prd.one("Role", "flink-taskmanager", "flink-prd")
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]
+    account = prd.one("ServiceAccount", "flink-taskmanager", "flink-prd")
+    assert account["automountServiceAccountToken"] is True
+    egress = prd.one("NetworkPolicy", "events-taskmanager-allow-api-server", "flink-prd")["spec"]
+    assert egress["podSelector"]["matchLabels"] == {"app": "events", "component": "taskmanager"}
+    assert egress["egress"][0]["to"] == [{"ipBlock": {"cidr": "10.40.0.0/16"}}]
+    dev = stack("dev")  # no HA: no API access for TaskManagers
+    assert dev.one("Role", "flink-taskmanager", "flink-dev")["rules"] == []
+    assert dev.one("ServiceAccount", "flink-taskmanager", "flink-dev")["automountServiceAccountToken"] is False
+    assert "events-taskmanager-allow-api-server" not in str(dev.objects("NetworkPolicy", "flink-dev"))
+
+
+# --- item 3: pulumi up waits for a healthy job; the snapshot comes after RUNNING ------------------
+
+
+def _annotations(stack: Stack, kind: str, name: str, namespace: str) -> dict[str, str]:
+    return dict(stack.one(kind, name, namespace)["metadata"]["annotations"])
+
+
+def test_pulumi_waits_for_running_jobs_and_the_snapshot_after_them(stack: Any) -> None:
+    import json
+
+    uat = stack("uat")
+    deployment = _annotations(uat, "FlinkDeployment", "events", "flink-uat")
+    assert json.loads(deployment["pulumi.com/waitFor"]) == [
+        "jsonpath={.status.jobStatus.state}=RUNNING",
+        "jsonpath={.status.jobManagerDeploymentStatus}=READY",
+    ]
+    assert deployment["pulumi.com/timeoutSeconds"] == "900"
+    snapshot = _annotations(uat, "FlinkStateSnapshot", "events-savepoint", "flink-uat")
+    assert json.loads(snapshot["pulumi.com/waitFor"]) == ["jsonpath={.status.state}=COMPLETED"]
+    [flink] = [r for r in uat.registrations if r.name == "flink-cluster-deployment"]
+    [savepoint] = [r for r in uat.registrations if r.name == "flink-cluster-savepoint"]
+    assert flink.urn in savepoint.options["depends_on"], "created only after the job is RUNNING"
+    dev = stack("dev")
+    session = _annotations(dev, "FlinkDeployment", "events", "flink-dev")
+    assert json.loads(session["pulumi.com/waitFor"]) == ["jsonpath={.status.jobManagerDeploymentStatus}=READY"]
+    job = _annotations(dev, "FlinkSessionJob", "top-speed", "flink-dev")
+    assert json.loads(job["pulumi.com/waitFor"]) == ["jsonpath={.status.jobStatus.state}=RUNNING"]
+
+
+def test_the_wait_annotation_needs_a_provider_that_honours_it() -> None:
+    text = (ROOT / "pyproject.toml").read_text()
+    assert '"pulumi-kubernetes>=4.18.4' in text  # waitFor since 4.18.0; precedence fixed in 4.18.4
+
+
+# --- item 2: session-job jars the operator accepts, and its egress to fetch them ------------------
+
+
+def test_session_jobs_fetch_https_jars_through_an_egress_rule(stack: Any) -> None:
+    dev = stack("dev")
+    config = dev.one("ConfigMap", "flink-operator-config", "flink-operator-dev")["data"]["flink-conf.yaml"]
+    assert "kubernetes.operator.user.artifacts.allowed-schemes: https" in config
+    rule = dev.one("NetworkPolicy", "flink-operator-allow-artifacts", "flink-operator-dev")["spec"]["egress"][0]
+    assert rule["ports"] == [{"port": 443, "protocol": "TCP"}]
+    [session] = dev.objects("FlinkSessionJob", "flink-dev")
+    assert session["spec"]["job"]["jarURI"].startswith("https://repo1.maven.org/")
+
+
+@pytest.mark.parametrize(
+    ("jar", "problem"),
+    [
+        ("local:///opt/flink/examples/streaming/TopSpeedWindowing.jar", "scheme 'local' is not in"),
+        ("https://10.1.2.3/jobs/a.jar", "restricted"),
+        ("https://artifacts.flow.svc/jobs/a.jar", "restricted"),
+        ("http://repo.example.com/a.jar", "scheme 'http' is not in"),
+    ],
+)
+def test_session_jars_the_operator_would_refuse_are_config_errors(tmp_path: Path, jar: str, problem: str) -> None:
+    sessions = [{"name": "top-speed", "jarUri": jar, "parallelism": 2}]
+    project = _project_with(tmp_path, {}, {"dev": {"sessionJobs": sessions}})
+    message = _error(project, "dev")
+    assert "flow-platform:flink.cluster.sessionJobs[0].jarUri" in message and problem in message
+
+
+def test_other_schemes_set_the_operator_and_its_egress_together(tmp_path: Path) -> None:
+    sessions = [{"name": "top-speed", "jarUri": "http://repo.example.com/a.jar", "parallelism": 2}]
+    project = _project_with(tmp_path, {"dev": {"artifactSchemes": ["https", "http"]}}, {"dev": {"sessionJobs": sessions}})
+    dev = Stack("dev", _run(project, "dev"), {})
+    config = dev.one("ConfigMap", "flink-operator-config", "flink-operator-dev")["data"]["flink-conf.yaml"]
+    assert "kubernetes.operator.user.artifacts.allowed-schemes: http,https" in config
+    rule = dev.one("NetworkPolicy", "flink-operator-allow-artifacts", "flink-operator-dev")["spec"]["egress"][0]
+    assert rule["ports"] == [{"port": 80, "protocol": "TCP"}, {"port": 443, "protocol": "TCP"}]
+    without_egress = _project_with(tmp_path / "x", {"dev": {"artifactCidrs": None}}) if (tmp_path / "x").mkdir() is None else None
+    assert without_egress is not None
+    assert "flow-platform:flink.operator.artifactCidrs" in _error(without_egress, "dev")
