@@ -155,7 +155,7 @@ def test_render_into_a_directory_holding_other_files_refuses_and_keeps_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = _project_like(tmp_path / "project")
-    code, out, err = _render("dev", tmp_path / "project", capsys)
+    code, _out, err = _render("dev", tmp_path / "project", capsys)
     assert code == 2
     assert "refusing to render into" in err and "Pulumi.dev.yaml, Pulumi.yaml, notes.md" in err
     assert "Traceback" not in err
@@ -167,7 +167,9 @@ def test_render_with_out_dot_in_the_project_keeps_pulumi_yaml(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = tmp_path / "clone"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", "build", ".git", "*cache*", "tests"))
+    shutil.copytree(
+        ROOT, project, ignore=shutil.ignore_patterns(".venv", "build", ".git", "*cache*", "tests")
+    )
     before = _tree(project)
     monkeypatch.chdir(project)
     code = main(["render", "dev", "--out", "."])
@@ -248,7 +250,9 @@ def test_check_on_bad_config_or_a_bad_policy_config_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stack_file = tmp_path / "Pulumi.mydev.yaml"
-    stack_file.write_text((ROOT / "Pulumi.dev.yaml").read_text().replace("cidrs: [10.10.0.0/16]", "cidrs: []"))
+    stack_file.write_text(
+        (ROOT / "Pulumi.dev.yaml").read_text().replace("cidrs: [10.10.0.0/16]", "cidrs: []")
+    )
     assert main(["check", str(stack_file), "--project-dir", str(ROOT)]) == 2
     assert "invalid configuration for stack 'mydev'" in capsys.readouterr().err
     unknown = tmp_path / "policy.json"
@@ -276,7 +280,9 @@ def test_an_internal_error_exits_3_with_one_line(
     assert "internal error (RuntimeError: the policy pack did not print its port" in err
 
 
-def test_the_cli_closes_every_event_loop_it_opened(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_closes_every_event_loop_it_opened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """An open loop is closed by ``__del__`` at interpreter exit, after its self-pipe may be gone:
     the intermittent ``Exception ignored in BaseEventLoop.__del__ ... Invalid file descriptor``."""
     import asyncio
@@ -284,5 +290,7 @@ def test_the_cli_closes_every_event_loop_it_opened(tmp_path: Path, capsys: pytes
 
     assert _render("dev", tmp_path / "out", capsys)[0] == 0
     gc.collect()
-    open_loops = [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed()]
+    open_loops = [
+        o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed()
+    ]
     assert open_loops == []

@@ -32,7 +32,9 @@ def _crd_schema(kind: str) -> dict[str, Any]:
         "FlinkSessionJob": "flinksessionjobs",
         "FlinkStateSnapshot": "flinkstatesnapshots",
     }[kind]
-    path = DATA / "crds" / f"flink-kubernetes-operator-{OPERATOR_VERSION}" / f"{plural}.flink.apache.org-v1.yml"
+    path = (
+        DATA / "crds" / f"flink-kubernetes-operator-{OPERATOR_VERSION}" / f"{plural}.flink.apache.org-v1.yml"
+    )
     crd = yaml.safe_load(path.read_text())
     [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta1"]
     schema = _strict(version["schema"]["openAPIV3Schema"])

@@ -1,13 +1,14 @@
 """The repository holds everything its tests and code read: a clone needs nothing beside it."""
 
 import re
-from pathlib import Path
 
 from conftest import DATA, ROOT
 from flow_platform.flink.configuration import OPERATOR_VERSION
 
 # spelled in pieces so this file does not match itself
-_SIBLING = re.compile(r"\.\./" + r"shared|\.parent\s*/\s*['\"]" + r"shared['\"]|parents\[\d\]\s*/\s*['\"]shared")
+_SIBLING = re.compile(
+    r"\.\./" + r"shared|\.parent\s*/\s*['\"]" + r"shared['\"]|parents\[\d\]\s*/\s*['\"]shared"
+)
 _SCANNED = ("tests", "components", "stacks", "policy")
 _TEXT = {".py", ".yaml", ".yml", ".json", ".md", ".txt", ".toml", ".cfg", ".ini", ".sh"}
 

@@ -158,7 +158,7 @@ def _owned(out: Path) -> bool:
             for name in present
             if name not in _LEGACY_FILES and (not name.endswith(".yaml") or name.startswith("Pulumi"))
         }
-        if not _LEGACY_FILES <= present:
+        if not present >= _LEGACY_FILES:
             foreign = present
     if foreign:
         shown = ", ".join(sorted(foreign)[:5]) + (", ..." if len(foreign) > 5 else "")
