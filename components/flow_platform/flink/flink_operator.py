@@ -1,12 +1,13 @@
 """The Flink Kubernetes Operator of one environment: its objects rendered from the pinned chart, and
 the cluster's CRDs (managed by one stack per cluster, read by the others)."""
 
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
+from .. import validation as v
 from ..k8s.labels import standard_labels
 from ..k8s.network import (
     api_server_egress_spec,
@@ -32,34 +33,62 @@ OPERATOR_LABELS = {"app.kubernetes.io/name": "flink-kubernetes-operator"}
 KEYSTORE_SECRET = "flink-operator-webhook-keystore"
 
 
+DEFAULT_WEBHOOK = False
+DEFAULT_API_SERVER_PORT = 443
+
+
 class FlinkOperatorArgs(TypedDict, total=False):
-    namespace: str
+    """Inputs of :class:`FlinkOperator`."""
+
+    namespace: Required[str]
     """The operator's namespace."""
-    env: str
+    env: Required[str]
     """Environment of the installing stack (labels)."""
-    image_repository: str
+    image_repository: Required[str]
     """Operator image repository (the mirror's when enabled)."""
-    image_tag: str
+    image_tag: Required[str]
     """Operator image tag, pinned (the chart defaults to latest)."""
-    watch_namespaces: list[str]
+    watch_namespaces: Required[list[str]]
     """The Flink namespaces this operator serves (its Roles are created there)."""
     manage_crds: bool
     """Create the cluster's CRDs (exactly one stack per cluster); otherwise read them, so a missing
-    CRD fails the preview naming it."""
+    CRD fails the preview naming it. Default: ``false``."""
     protect: bool
-    """Protect the CRDs (they are always retained on delete)."""
+    """Protect the CRDs (they are always retained on delete). Default: ``false``."""
     webhook: bool
-    """The admission webhook; needs cert-manager."""
+    """The admission webhook; needs cert-manager. Default: ``false``."""
     webhook_keystore_password: pulumi.Input[str]
     """The webhook keystore's password (required with the webhook), stored in a Secret of ours."""
     artifact_schemes: list[str]
-    """Session-job jar schemes the operator may fetch (``https`` by default)."""
+    """Session-job jar schemes the operator may fetch (``https``, ``http``). Default: ``https``."""
     artifact_cidrs: list[str]
-    """Where the operator may fetch session-job jars from (egress on the schemes' ports)."""
-    api_server_cidrs: list[str]
+    """Where the operator may fetch session-job jars from (egress on the schemes' ports).
+    Default: none (no egress rule)."""
+    api_server_cidrs: Required[list[str]]
     """The API server's addresses (the operator watches it; it calls the webhook)."""
     api_server_port: int
-    """Its port."""
+    """Its port. Default: ``443``."""
+
+
+ARGS = v.ArgsSpec(
+    "FlinkOperator",
+    FlinkOperatorArgs,
+    {
+        "namespace": v.namespace_name,
+        "env": v.label_value,
+        "image_repository": v.non_empty_text,
+        "image_tag": v.image_tag,
+        "watch_namespaces": v.list_of(v.namespace_name, min_length=1),
+        "manage_crds": v.boolean,
+        "protect": v.boolean,
+        "webhook": v.boolean,
+        "webhook_keystore_password": lambda value: value,  # a secret Output: checked when used
+        "artifact_schemes": v.list_of(v.choice(tuple(ARTIFACT_SCHEME_PORTS)), min_length=1),
+        "artifact_cidrs": v.list_of(v.cidr),
+        "api_server_cidrs": v.list_of(v.cidr, min_length=1),
+        "api_server_port": v.port,
+    },
+)
 
 
 def operator_configuration(args: FlinkOperatorArgs) -> dict[str, str]:
@@ -112,7 +141,7 @@ def operator_objects(args: FlinkOperatorArgs) -> list[dict[str, Any]]:
         args["namespace"],
         args["watch_namespaces"],
         operator_configuration(args),
-        KEYSTORE_SECRET if args.get("webhook", False) else None,
+        KEYSTORE_SECRET if args.get("webhook", DEFAULT_WEBHOOK) else None,
     )
     docs = [d for template in render(values, args["namespace"]).values() for d in template]
     for doc in docs:
@@ -134,15 +163,16 @@ class FlinkOperator(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: FlinkOperatorArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:FlinkOperator", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace = args["namespace"]
-        if args.get("webhook", False) and not args.get("webhook_keystore_password"):
+        if args.get("webhook", DEFAULT_WEBHOOK) and not args.get("webhook_keystore_password"):
             raise ValueError("webhook needs webhook_keystore_password (the chart's default is public)")
         self.crds = self._crds(name, args, child)
         labels = standard_labels("flink-kubernetes-operator", args["env"], "flink", component="operator")
         first: list[pulumi.Resource] = list(self.crds)
-        if args.get("webhook", False):
+        if args.get("webhook", DEFAULT_WEBHOOK):
             first.append(
                 k8s.core.v1.Secret(
                     f"{name}-webhook-keystore",
@@ -194,7 +224,7 @@ class FlinkOperator(pulumi.ComponentResource):
         name: str, args: FlinkOperatorArgs, labels: dict[str, str], child: pulumi.ResourceOptions
     ) -> None:
         namespace = args["namespace"]
-        port = args.get("api_server_port", 443)
+        port = args.get("api_server_port", DEFAULT_API_SERVER_PORT)
         rules = {
             "flink-operator-allow-api-server": api_server_egress_spec(
                 OPERATOR_LABELS, args["api_server_cidrs"], port
@@ -213,7 +243,7 @@ class FlinkOperator(pulumi.ComponentResource):
                 [cidr_peer(c) for c in sorted(args["artifact_cidrs"])],
                 ports(*sorted({ARTIFACT_SCHEME_PORTS[s] for s in schemes})),
             )
-        if args.get("webhook", False):
+        if args.get("webhook", DEFAULT_WEBHOOK):
             rules["flink-operator-allow-webhook"] = ingress_spec(
                 OPERATOR_LABELS, [cidr_peer(c) for c in sorted(args["api_server_cidrs"])], ports(WEBHOOK_PORT)
             )
