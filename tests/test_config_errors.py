@@ -466,10 +466,10 @@ FLINK_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
         ["flow-platform:flink.cluster.job", "application mode needs a job"],
     ),
     (
-        "an installer without a pinned operator image",
+        "an operator without a pinned image",
         "uat",
         _delete("flink.operator.image"),
-        ["flow-platform:flink.operator.image", "required when install is true"],
+        ["flow-platform:flink.operator.image", "required key is missing"],
     ),
 ]
 CASES += PARTEK_CASES + AWS_CASES + HYPERFLOW_CASES + FLINK_CASES

@@ -46,7 +46,9 @@ def _project_with(tmp_path: Path, change: dict[str, Any], cluster: dict[str, Any
 
 def _run(project: Path, env: str, monitor: RecordingMonitor | None = None) -> list[Any]:
     config, secrets = read_stack_file(project / f"Pulumi.{env}.yaml", project / "Pulumi.yaml")
-    return run_program(env, config, secrets, monitor=monitor or RecordingMonitor(FlowMocks()), project_dir=project)
+    return run_program(
+        env, config, secrets, monitor=monitor or RecordingMonitor(FlowMocks()), project_dir=project
+    )
 
 
 def _error(project: Path, env: str) -> str:
@@ -157,7 +159,9 @@ def test_ha_checkpoints_and_state_backend(stack: Any) -> None:
     assert config["execution.checkpointing.savepoint-dir"] == "file:///flink-data/savepoints"
     assert config["execution.checkpointing.num-retained"] == "5"
     assert config["execution.checkpointing.interval"] == "30 s"
-    assert config["state.backend.type"] == "rocksdb" and config["execution.checkpointing.incremental"] == "true"
+    assert (
+        config["state.backend.type"] == "rocksdb" and config["execution.checkpointing.incremental"] == "true"
+    )
     assert not [k for k in config if k.startswith(("state.checkpoints", "state.savepoints"))]
     assert config["restart-strategy.type"] == "exponential-delay"
     assert config["restart-strategy.exponential-delay.max-backoff"] == "2 min"
@@ -239,9 +243,9 @@ def test_network_policies_cover_exactly_flinks_flows(stack: Any) -> None:
         "events-taskmanager-to-peers",
     ]
     rest = prd.one("NetworkPolicy", "events-jobmanager-allow-rest", "flink-prd")["spec"]["ingress"][0]
-    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "flink-operator-prd"}}} in rest[
-        "from"
-    ]
+    assert {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "flink-operator-prd"}}
+    } in rest["from"]
     assert rest["ports"] == [{"port": 8081, "protocol": "TCP"}]
     tm = prd.one("NetworkPolicy", "events-taskmanager-to-jobmanager", "flink-prd")["spec"]["egress"][0]
     assert tm["ports"] == [{"port": 6123, "protocol": "TCP"}, {"port": 6124, "protocol": "TCP"}]
@@ -257,7 +261,9 @@ def test_flink_configuration_refuses_to_override_typed_options() -> None:
 
 
 def test_the_webhook_gets_a_keystore_password_of_ours_and_its_allow_rule(tmp_path: Path) -> None:
-    project = _project_with(tmp_path, {"uat": {"webhook": True, "webhookKeystorePassword": {"secure": "v1:c2VjcmV0"}}})
+    project = _project_with(
+        tmp_path, {"uat": {"webhook": True, "webhookKeystorePassword": {"secure": "v1:c2VjcmV0"}}}
+    )
     rendered = Stack("uat", _run(project, "uat"), {})
     [secret] = rendered.objects("Secret", "flink-operator-uat")
     assert secret["metadata"]["name"] == "flink-operator-webhook-keystore"
@@ -275,8 +281,8 @@ def test_the_webhook_gets_a_keystore_password_of_ours_and_its_allow_rule(tmp_pat
         "from": [{"ipBlock": {"cidr": "10.30.0.0/16"}}],
         "ports": [{"port": 9443, "protocol": "TCP"}],
     }
-    no_password = _project_with(tmp_path / "b", {"uat": {"webhook": True}}) if (tmp_path / "b").mkdir() is None else None
-    assert no_password is not None
+    (tmp_path / "b").mkdir()
+    no_password = _project_with(tmp_path / "b", {"uat": {"webhook": True}})
     assert "flow-platform:flink.operator.webhookKeystorePassword" in _error(no_password, "uat")
 
 
@@ -287,7 +293,9 @@ def test_checkpoint_keys_follow_the_flink_version() -> None:
     old = flink_configuration(2, True, "60 s", 3, {"type": "fixed-delay"}, flink_version="v1_19")
     assert old["state.checkpoints.dir"] == "file:///flink-data/checkpoints"
     assert old["state.backend.incremental"] == "true"
-    assert not [k for k in old if k.startswith("execution.checkpointing.") and k != "execution.checkpointing.interval"]
+    assert not [
+        k for k in old if k.startswith("execution.checkpointing.") and k != "execution.checkpointing.interval"
+    ]
     for version in ("v1_20", "v2_0", "v2_2"):
         new = flink_configuration(2, True, "60 s", 3, {"type": "fixed-delay"}, flink_version=version)
         assert new["execution.checkpointing.dir"] == "file:///flink-data/checkpoints"
@@ -297,7 +305,9 @@ def test_checkpoint_keys_follow_the_flink_version() -> None:
 # --- item 7: only the Flink versions operator 1.15.0 runs -----------------------------------------
 
 
-@pytest.mark.parametrize(("version", "word"), [("v1_13", "refuses"), ("v1_14", "refuses"), ("v1_17", "deprecates")])
+@pytest.mark.parametrize(
+    ("version", "word"), [("v1_13", "refuses"), ("v1_14", "refuses"), ("v1_17", "deprecates")]
+)
 def test_flink_versions_the_operator_refuses_or_deprecates_are_config_errors(
     tmp_path: Path, version: str, word: str
 ) -> None:
@@ -315,7 +325,9 @@ def test_taskmanagers_may_watch_the_ha_configmaps_and_nothing_else(stack: Any) -
     config = _deployment(prd, "prd")["spec"]["flinkConfiguration"]
     assert config["kubernetes.taskmanager.service-account"] == "flink-taskmanager"
     role = prd.one("Role", "flink-taskmanager", "flink-prd")
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}
+    ]
     account = prd.one("ServiceAccount", "flink-taskmanager", "flink-prd")
     assert account["automountServiceAccountToken"] is True
     egress = prd.one("NetworkPolicy", "events-taskmanager-allow-api-server", "flink-prd")["spec"]
@@ -323,7 +335,9 @@ def test_taskmanagers_may_watch_the_ha_configmaps_and_nothing_else(stack: Any) -
     assert egress["egress"][0]["to"] == [{"ipBlock": {"cidr": "10.40.0.0/16"}}]
     dev = stack("dev")  # no HA: no API access for TaskManagers
     assert dev.one("Role", "flink-taskmanager", "flink-dev")["rules"] == []
-    assert dev.one("ServiceAccount", "flink-taskmanager", "flink-dev")["automountServiceAccountToken"] is False
+    assert (
+        dev.one("ServiceAccount", "flink-taskmanager", "flink-dev")["automountServiceAccountToken"] is False
+    )
     assert "events-taskmanager-allow-api-server" not in str(dev.objects("NetworkPolicy", "flink-dev"))
 
 
@@ -351,7 +365,9 @@ def test_pulumi_waits_for_running_jobs_and_the_snapshot_after_them(stack: Any) -
     assert flink.urn in savepoint.options["depends_on"], "created only after the job is RUNNING"
     dev = stack("dev")
     session = _annotations(dev, "FlinkDeployment", "events", "flink-dev")
-    assert json.loads(session["pulumi.com/waitFor"]) == ["jsonpath={.status.jobManagerDeploymentStatus}=READY"]
+    assert json.loads(session["pulumi.com/waitFor"]) == [
+        "jsonpath={.status.jobManagerDeploymentStatus}=READY"
+    ]
     job = _annotations(dev, "FlinkSessionJob", "top-speed", "flink-dev")
     assert json.loads(job["pulumi.com/waitFor"]) == ["jsonpath={.status.jobStatus.state}=RUNNING"]
 
@@ -368,7 +384,9 @@ def test_session_jobs_fetch_https_jars_through_an_egress_rule(stack: Any) -> Non
     dev = stack("dev")
     config = dev.one("ConfigMap", "flink-operator-config", "flink-operator-dev")["data"]["flink-conf.yaml"]
     assert "kubernetes.operator.user.artifacts.allowed-schemes: https" in config
-    rule = dev.one("NetworkPolicy", "flink-operator-allow-artifacts", "flink-operator-dev")["spec"]["egress"][0]
+    rule = dev.one("NetworkPolicy", "flink-operator-allow-artifacts", "flink-operator-dev")["spec"]["egress"][
+        0
+    ]
     assert rule["ports"] == [{"port": 443, "protocol": "TCP"}]
     [session] = dev.objects("FlinkSessionJob", "flink-dev")
     assert session["spec"]["job"]["jarURI"].startswith("https://repo1.maven.org/")
@@ -383,7 +401,9 @@ def test_session_jobs_fetch_https_jars_through_an_egress_rule(stack: Any) -> Non
         ("http://repo.example.com/a.jar", "scheme 'http' is not in"),
     ],
 )
-def test_session_jars_the_operator_would_refuse_are_config_errors(tmp_path: Path, jar: str, problem: str) -> None:
+def test_session_jars_the_operator_would_refuse_are_config_errors(
+    tmp_path: Path, jar: str, problem: str
+) -> None:
     sessions = [{"name": "top-speed", "jarUri": jar, "parallelism": 2}]
     project = _project_with(tmp_path, {}, {"dev": {"sessionJobs": sessions}})
     message = _error(project, "dev")
@@ -392,12 +412,16 @@ def test_session_jars_the_operator_would_refuse_are_config_errors(tmp_path: Path
 
 def test_other_schemes_set_the_operator_and_its_egress_together(tmp_path: Path) -> None:
     sessions = [{"name": "top-speed", "jarUri": "http://repo.example.com/a.jar", "parallelism": 2}]
-    project = _project_with(tmp_path, {"dev": {"artifactSchemes": ["https", "http"]}}, {"dev": {"sessionJobs": sessions}})
+    project = _project_with(
+        tmp_path, {"dev": {"artifactSchemes": ["https", "http"]}}, {"dev": {"sessionJobs": sessions}}
+    )
     dev = Stack("dev", _run(project, "dev"), {})
     config = dev.one("ConfigMap", "flink-operator-config", "flink-operator-dev")["data"]["flink-conf.yaml"]
     assert "kubernetes.operator.user.artifacts.allowed-schemes: http,https" in config
-    rule = dev.one("NetworkPolicy", "flink-operator-allow-artifacts", "flink-operator-dev")["spec"]["egress"][0]
+    rule = dev.one("NetworkPolicy", "flink-operator-allow-artifacts", "flink-operator-dev")["spec"]["egress"][
+        0
+    ]
     assert rule["ports"] == [{"port": 80, "protocol": "TCP"}, {"port": 443, "protocol": "TCP"}]
-    without_egress = _project_with(tmp_path / "x", {"dev": {"artifactCidrs": None}}) if (tmp_path / "x").mkdir() is None else None
-    assert without_egress is not None
+    (tmp_path / "x").mkdir()
+    without_egress = _project_with(tmp_path / "x", {"dev": {"artifactCidrs": None}})
     assert "flow-platform:flink.operator.artifactCidrs" in _error(without_egress, "dev")

@@ -44,9 +44,9 @@ def _select(doc: Any, path: str) -> list[Any]:
                 nxt += item
             elif isinstance(seg, tuple) and seg[0] == "filter" and isinstance(item, list):
                 nxt += [e for e in item if isinstance(e, dict) and e.get(seg[1]) == seg[2]]
-            elif isinstance(seg, int) and isinstance(item, list) and seg < len(item):
-                nxt.append(item[seg])
-            elif isinstance(seg, str) and isinstance(item, dict) and seg in item:
+            elif (isinstance(seg, int) and isinstance(item, list) and seg < len(item)) or (
+                isinstance(seg, str) and isinstance(item, dict) and seg in item
+            ):
                 nxt.append(item[seg])
         current = nxt
     return current
@@ -103,9 +103,7 @@ def test_chart_unit_test(suite: dict[str, Any], case: dict[str, Any]) -> None:
     overrides = case.get("set") or {}
     unknown = set(operator_chart.unknown_keys(overrides))
     overrides = {k: v for k, v in overrides.items() if k not in unknown}  # Helm ignores them too
-    rendered = operator_chart.render(
-        overrides, suite["release"]["namespace"], suite["release"]["name"]
-    )
+    rendered = operator_chart.render(overrides, suite["release"]["namespace"], suite["release"]["name"])
     docs = [d for t in suite["templates"] for d in rendered[t]]
     if "documentIndex" in case:
         docs = [docs[case["documentIndex"]]]
@@ -126,13 +124,17 @@ def test_values_flow_platform_sets_exist_in_the_charts_values_yaml() -> None:
     )
     assert operator_chart.unknown_keys(values) == []
     assert operator_chart.unknown_keys({"operatorPod": {"resource": {}}}) == ["operatorPod.resource"]
-    with pytest.raises(ValueError, match="not values of flink-kubernetes-operator 1.15.0: webhok"):
+    with pytest.raises(ValueError, match=r"not values of flink-kubernetes-operator 1\.15\.0: webhok"):
         operator_chart.render({"webhok": {"create": True}}, "ns")
 
 
 def test_the_shipped_chart_is_the_pinned_release() -> None:
     meta = operator_chart.chart_metadata()
-    assert (meta["name"], meta["version"], meta["appVersion"]) == ("flink-kubernetes-operator", "1.15.0", "1.15.0")
+    assert (meta["name"], meta["version"], meta["appVersion"]) == (
+        "flink-kubernetes-operator",
+        "1.15.0",
+        "1.15.0",
+    )
     names = [d["metadata"]["name"] for d in operator_chart.crd_documents()]
     assert names == [
         "flinkbluegreendeployments.flink.apache.org",

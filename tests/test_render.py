@@ -29,7 +29,7 @@ def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(
         ".flow-platform-render.json",
         "aws.md",
         "cluster.yaml",
-        "flink-operator.yaml",
+        "flink-operator-prd.yaml",
         "flink-prd.yaml",
         "hyperflow-prd.yaml",
         "image-mirror-prd.yaml",
@@ -38,10 +38,13 @@ def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(
         "partek-license-prd.yaml",
         "resources.json",
     ]
-    docs = list(yaml.safe_load_all((tmp_path / "flink-operator.yaml").read_text()))
-    assert [d["kind"] for d in docs] == ["Namespace", "LimitRange", *["NetworkPolicy"] * 4, "ResourceQuota"]
-    assert all(d["metadata"].get("namespace", d["metadata"]["name"]) == "flink-operator" for d in docs)
-    assert "flink-operator: LimitRange 1, Namespace 1, NetworkPolicy 4, ResourceQuota 1" in out
+    docs = list(yaml.safe_load_all((tmp_path / "flink-operator-prd.yaml").read_text()))
+    assert docs[0]["kind"] == "Namespace"
+    assert all(d["metadata"].get("namespace", d["metadata"]["name"]) == "flink-operator-prd" for d in docs)
+    assert (
+        "flink-operator-prd: ConfigMap 1, Deployment 1, LimitRange 1, Namespace 1, NetworkPolicy 4,"
+        " ResourceQuota 1, Role 1, RoleBinding 1, ServiceAccount 1"
+    ) in out
     partek = [d["kind"] for d in yaml.safe_load_all((tmp_path / "partek-flow-prd.yaml").read_text())]
     assert partek[0] == "Namespace" and partek[1:] == sorted(partek[1:])
 

@@ -14,27 +14,33 @@ def _namespaces(stack: Stack) -> list[str]:
 
 def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) -> None:
     # dev runs HyperFlow's in-cluster NFS server in a namespace of its own
-    assert _namespaces(stack("dev")) == ["flink-dev", "hyperflow-dev", "hyperflow-nfs-dev", "partek-dev"]
+    # every Flink stack runs its own operator in flink-operator-<env>
+    assert _namespaces(stack("dev")) == [
+        "flink-dev",
+        "flink-operator-dev",
+        "hyperflow-dev",
+        "hyperflow-nfs-dev",
+        "partek-dev",
+    ]
     # tst, uat and prd mirror images into ECR, with the copy job in a namespace of its own
-    # tst installs the Flink operator that dev and tst share on the nonprod cluster
     assert _namespaces(stack("tst")) == [
-        "flink-operator",
         "flink-tst",
+        "flink-operator-tst",
         "hyperflow-tst",
         "image-mirror-tst",
         "partek-tst",
     ]
     # uat disables HyperFlow and names its Partek namespace explicitly
     assert _namespaces(stack("uat")) == [
-        "flink-operator",
         "flink-uat",
+        "flink-operator-uat",
         "image-mirror-uat",
         "partek-flow-uat",
         "partek-license-uat",
     ]
     assert _namespaces(stack("prd")) == [
-        "flink-operator",
         "flink-prd",
+        "flink-operator-prd",
         "hyperflow-prd",
         "image-mirror-prd",
         "partek-flow-prd",

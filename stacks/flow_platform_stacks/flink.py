@@ -122,7 +122,9 @@ def deploy(
     api = cfg.kubernetes.api_server
     operator = block.operator
     operator_namespace = operator_namespace_of(cfg, block)
-    guardrails = guarded_namespace("flink-operator", cfg, operator_namespace, "flink", OPERATOR_GUARDRAILS, opts)
+    guardrails = guarded_namespace(
+        "flink-operator", cfg, operator_namespace, "flink", OPERATOR_GUARDRAILS, opts
+    )
     image = ImageRef.parse(foundation.image("flink-operator"))
     operator_args: FlinkOperatorArgs = {
         "namespace": operator_namespace,
@@ -191,7 +193,9 @@ def deploy(
             args["cluster_issuer"] = cluster.cluster_issuer
     # the CRs carry the operator's finalizers: created after and deleted before the operator
     flink = FlinkCluster(
-        "flink-cluster", args, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[flink_operator]))
+        "flink-cluster",
+        args,
+        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[flink_operator])),
     )
     return {
         "namespace": namespace,

@@ -6,6 +6,7 @@ a bad ``flinkVersion`` or ``upgradeMode`` is a config error instead of an API se
 
 import ipaddress
 import json
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -86,7 +87,9 @@ def flink_configuration(
     if slots < 1 or checkpoints_retained < 1:
         raise ValueError("slots and retained checkpoints must be at least 1")
     if flink_version not in SUPPORTED_FLINK_VERSIONS:
-        raise ValueError(f"flinkVersion {flink_version}: operator {OPERATOR_VERSION} runs {SUPPORTED_FLINK_VERSIONS}")
+        raise ValueError(
+            f"flinkVersion {flink_version}: operator {OPERATOR_VERSION} runs {SUPPORTED_FLINK_VERSIONS}"
+        )
     keys = checkpoint_keys(flink_version)
     config = {
         "taskmanager.numberOfTaskSlots": str(slots),
@@ -116,7 +119,7 @@ def flink_configuration(
     return dict(sorted(config.items()))
 
 
-def jar_uri_problem(uri: str, allowed_schemes: list[str]) -> str | None:
+def jar_uri_problem(uri: str, allowed_schemes: Sequence[str]) -> str | None:
     """Why operator 1.15.0 would refuse a FlinkSessionJob ``jarURI`` (``DefaultValidator
     .validateJarURI``), or None. Host names are resolved by the operator; here only literal
     addresses and ``localhost`` can be judged."""
@@ -166,7 +169,11 @@ def wait_for(kind: str, job_state: str | None) -> list[str]:
         return ["jsonpath={.status.lifecycleState}=SUSPENDED"]
     if kind == "FlinkSessionJob" or job_state == "running":
         running = ["jsonpath={.status.jobStatus.state}=RUNNING"]
-        return running if kind == "FlinkSessionJob" else [*running, "jsonpath={.status.jobManagerDeploymentStatus}=READY"]
+        return (
+            running
+            if kind == "FlinkSessionJob"
+            else [*running, "jsonpath={.status.jobManagerDeploymentStatus}=READY"]
+        )
     return ["jsonpath={.status.jobManagerDeploymentStatus}=READY"]
 
 

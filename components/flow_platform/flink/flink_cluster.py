@@ -23,9 +23,9 @@ from ..k8s.quantity import mebibytes
 from ..k8s.rbac import service_account_with_role
 from .configuration import (
     API_VERSION,
-    FLINK_VERSIONS,
     JOB_STATES,
     JOBMANAGER_PORTS,
+    SUPPORTED_FLINK_VERSIONS,
     TASKMANAGER_DATA_PORT,
     TASKMANAGER_RPC_PORT,
     UPGRADE_MODES,

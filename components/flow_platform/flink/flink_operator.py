@@ -58,7 +58,8 @@ class FlinkOperatorArgs(TypedDict, total=False):
     webhook: bool
     """The admission webhook; needs cert-manager. Default: ``false``."""
     webhook_keystore_password: pulumi.Input[str]
-    """The webhook keystore's password (required with the webhook), stored in a Secret of ours."""
+    """The webhook keystore's password, stored in a Secret of ours. Default: none (required with
+    ``webhook``: the chart's default password is public)."""
     artifact_schemes: list[str]
     """Session-job jar schemes the operator may fetch (``https``, ``http``). Default: ``https``."""
     artifact_cidrs: list[str]

@@ -45,7 +45,7 @@ class OperatorConfig(Strict):
     webhook_keystore_password: SecretStr | None = None
     """The webhook keystore's password, a secret (``pulumi config set --secret --path
     flink.operator.webhookKeystorePassword``); the chart's default one is public."""
-    artifact_schemes: list[ArtifactScheme] = Field(default_factory=lambda: ["https"], min_length=1)
+    artifact_schemes: list[ArtifactScheme] = Field(default_factory=lambda: ["https"], min_length=1)  # type: ignore[arg-type]
     """Session-job jar schemes the operator may fetch (its ``user.artifacts.allowed-schemes``)."""
     artifact_cidrs: list[str] = Field(default_factory=list)
     """Addresses the operator fetches session-job jars from (egress on the schemes' ports)."""
@@ -111,9 +111,8 @@ class FlinkClusterConfig(Strict):
     def _flink_version(cls, value: object) -> object:
         if isinstance(value, str) and value in FLINK_VERSIONS and value not in SUPPORTED_FLINK_VERSIONS:
             state = "refuses" if value in ("v1_13", "v1_14") else "deprecates"
-            raise ValueError(
-                f"operator {OPERATOR_VERSION} {state} {value}: use one of {', '.join(SUPPORTED_FLINK_VERSIONS)}"
-            )
+            supported = ", ".join(SUPPORTED_FLINK_VERSIONS)
+            raise ValueError(f"operator {OPERATOR_VERSION} {state} {value}: use one of {supported}")
         return value
 
     @field_validator("ingress_host")
@@ -162,7 +161,9 @@ class FlinkConfig(SystemConfig):
         for i, job in enumerate(self.cluster.session_jobs):
             problem = jar_uri_problem(job.jar_uri, schemes)
             if problem:
-                raise KeyProblem(["cluster", "sessionJobs", i, "jarUri"], f"operator {OPERATOR_VERSION}: {problem}")
+                raise KeyProblem(
+                    ["cluster", "sessionJobs", i, "jarUri"], f"operator {OPERATOR_VERSION}: {problem}"
+                )
         if self.cluster.session_jobs and not self.operator.artifact_cidrs:
             raise KeyProblem(
                 ["operator", "artifactCidrs"],
