@@ -24,23 +24,23 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
     ]
     # tst, uat and prd mirror images into ECR, with the copy job in a namespace of its own
     assert _namespaces(stack("tst")) == [
-        "flink-tst",
         "flink-operator-tst",
+        "flink-tst",
         "hyperflow-tst",
         "image-mirror-tst",
         "partek-tst",
     ]
     # uat disables HyperFlow and names its Partek namespace explicitly
     assert _namespaces(stack("uat")) == [
-        "flink-uat",
         "flink-operator-uat",
+        "flink-uat",
         "image-mirror-uat",
         "partek-flow-uat",
         "partek-license-uat",
     ]
     assert _namespaces(stack("prd")) == [
-        "flink-prd",
         "flink-operator-prd",
+        "flink-prd",
         "hyperflow-prd",
         "image-mirror-prd",
         "partek-flow-prd",
