@@ -122,7 +122,8 @@ def test_the_seeds_copy_fails_on_the_second_start_in_the_same_setup(workdir: Pat
     tmp_path = workdir
     (tmp_path / "Partek.lic").write_text("license\n")
     (tmp_path / "licenses").mkdir()
-    old = f"cp {tmp_path}/Partek.lic {tmp_path}/licenses/Partek.lic && chmod 0444 {tmp_path}/licenses/Partek.lic"
+    target = f"{tmp_path}/licenses/Partek.lic"
+    old = f"cp {tmp_path}/Partek.lic {target} && chmod 0444 {target}"
     assert _run_as_owner_without_overrides(old, tmp_path).returncode == 0
     second = _run_as_owner_without_overrides(old, tmp_path)
     assert second.returncode != 0 and "Permission denied" in second.stderr
