@@ -21,6 +21,29 @@ CRD_DIR = Path(__file__).resolve().parents[1] / "data" / "crds"
 PSA_WARNING = "would violate PodSecurity"
 EXCEPTION_ANNOTATION = "flow-platform/pod-security-exception"
 ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
+# API groups a v1.32 API server serves without CRDs (kubectl api-versions on a bare server)
+BUILTIN_GROUPS = {
+    "",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "apps",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "autoscaling",
+    "batch",
+    "certificates.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+    "networking.k8s.io",
+    "node.k8s.io",
+    "policy",
+    "rbac.authorization.k8s.io",
+    "scheduling.k8s.io",
+    "storage.k8s.io",
+}
 # Objects created for real (not dry run): what authorization and quota admission look at.
 REAL_KINDS = (
     "ServiceAccount",
@@ -43,25 +66,52 @@ def where(obj: Mapping[str, Any]) -> str:
 
 
 def crd_file_for(url: str) -> Path:
-    """The repository's copy of a CRD the stack installs from ``.../release-X/.../crds/<file>``."""
+    """Where the repository keeps its copy of a CRD the stack installs from
+    ``.../release-X/.../crds/<file>`` (the file may be absent: only used kinds are copied)."""
     release = next((p for p in url.split("/") if p.startswith("release-")), None)
     if release is None or "flink-kubernetes-operator" not in url:
         raise LookupError(f"no local copy known for CRD {url}")
-    path = CRD_DIR / f"flink-kubernetes-operator-{release.removeprefix('release-')}" / url.rsplit("/", 1)[1]
-    if not path.is_file():
-        raise LookupError(f"CRD {url} has no copy at {path}; copy it there with its source and tag")
-    return path
+    return CRD_DIR / f"flink-kubernetes-operator-{release.removeprefix('release-')}" / url.rsplit("/", 1)[1]
 
 
-def stack_crds(registrations: Iterable[Registration]) -> list[dict[str, Any]]:
-    """The CRDs a stack installs (``kubernetes:yaml/v2:ConfigFile`` of CRD manifests)."""
-    crds = []
-    for reg in registrations:
-        if reg.type == "kubernetes:yaml/v2:ConfigFile":
-            for doc in yaml.safe_load_all(crd_file_for(reg.inputs["file"]).read_text()):
-                if doc and doc.get("kind") == "CustomResourceDefinition":
-                    crds.append(doc)
-    return crds
+def _group(obj: Mapping[str, Any]) -> str:
+    api_version = str(obj["apiVersion"])
+    return api_version.split("/")[0] if "/" in api_version else ""
+
+
+def _crd_kind(url: str) -> tuple[str, str]:
+    """(group, plural) of a CRD file named ``<plural>.<group>-<version>.yml``."""
+    stem = url.rsplit("/", 1)[1].rsplit("-", 1)[0]
+    plural, _, group = stem.partition(".")
+    return group, plural
+
+
+def stack_crds(stacks: Iterable[Iterable[Registration]]) -> list[dict[str, Any]]:
+    """The CRDs the stacks install (``kubernetes:yaml/v2:ConfigFile`` by URL) for the custom kinds
+    their objects use, from the repository's copies. A used kind no stack installs is an error."""
+    urls: dict[tuple[str, str], str] = {}
+    used: set[tuple[str, str]] = set()
+    for registrations in stacks:
+        for reg in registrations:
+            if reg.type == "kubernetes:yaml/v2:ConfigFile":
+                urls[_crd_kind(reg.inputs["file"])] = reg.inputs["file"]
+            elif _is_object(reg) and _group(reg.inputs) not in BUILTIN_GROUPS:
+                used.add((_group(reg.inputs), reg.inputs["kind"]))
+    crds: dict[str, dict[str, Any]] = {}
+    for group, kind in sorted(used):
+        matches = [url for (g, _), url in urls.items() if g == group]
+        if not matches:
+            raise LookupError(f"{kind} ({group}) is used, but no stack installs its CRD")
+        for url in matches:
+            path = crd_file_for(url)
+            if not path.is_file():
+                continue
+            crd = yaml.safe_load(path.read_text())
+            if crd["spec"]["names"]["kind"] == kind:
+                crds[crd["metadata"]["name"]] = crd
+        if not any(c["spec"]["group"] == group and c["spec"]["names"]["kind"] == kind for c in crds.values()):
+            raise LookupError(f"the CRD of {kind} ({group}) has no copy under {CRD_DIR}")
+    return list(crds.values())
 
 
 def install_crds(client: Client, crds: Iterable[Mapping[str, Any]]) -> None:

@@ -60,8 +60,7 @@ class Cluster:
         self._applied: dict[str, AppliedEnv] = {}
         # dev relies on the operator (and its CRDs) that tst installs on the shared cluster, so
         # the CRDs of every env go in first, as they would be on each env's cluster.
-        crds = {c["metadata"]["name"]: c for env in ENVS for c in stack_crds(_rendered(env).registrations)}
-        install_crds(client, crds.values())
+        install_crds(client, stack_crds(_rendered(env).registrations for env in ENVS))
 
     def env(self, env: str) -> AppliedEnv:
         if env not in self._applied:
