@@ -135,7 +135,7 @@ class FlexLMServer(pulumi.ComponentResource):
             args.get("image_pull_secrets", []),
         )
         # cluster-scoped, so named after the namespace; only this pod shape is admitted there
-        policy_name = f"flexlm-pod-shape-{namespace}"
+        policy_name = pulumi.Output.from_input(namespace).apply(lambda ns: f"flexlm-pod-shape-{ns}")
         policy_spec: Any = pulumi.Output.from_input(args["image"]).apply(flexlm_policy_spec)
         policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
             f"{name}-admission-policy",
@@ -143,7 +143,9 @@ class FlexLMServer(pulumi.ComponentResource):
             spec=policy_spec,
             opts=child,
         )
-        binding_spec: Any = flexlm_binding_spec(policy_name, namespace)
+        binding_spec: Any = pulumi.Output.all(policy_name, namespace).apply(
+            lambda pn: flexlm_binding_spec(*pn)
+        )
         binding = k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
             f"{name}-admission-binding",
             metadata={"name": policy_name, "labels": labels},

@@ -23,7 +23,7 @@ SYSTEM = "partek"
 DEFAULT_COMMAND = ["/opt/partek_flow/start_flow_worker.sh"]
 """Assumed launcher of the worker in Partek's image; confirm it with Partek for your image version
 and override ``command``/``args`` in config (the seed only says workers reach flowheadnode:2552)."""
-DEFAULT_GRACE_SECONDS = 3600
+DEFAULT_TERMINATION_GRACE_SECONDS = 3600
 """How long a stopping worker may take to finish the task it runs before it is killed."""
 
 
@@ -58,11 +58,11 @@ class FlowWorkersArgs(TypedDict, total=False):
     home_claim: Required[pulumi.Input[str]]
     """The headnode's /home/flow ReadWriteMany claim."""
     port: int
-    """The worker's pinned Akka port, which the headnode dials (default 2552)."""
+    """The worker's pinned Akka port, which the headnode dials. Default: ``2552``."""
     termination_grace_seconds: int
-    """How long a stopping worker may finish its running task (default 3600)."""
+    """Seconds a stopping worker may take to finish its running task. Default: ``3600``."""
     image_pull_secrets: list[str]
-    """Secrets in the namespace to pull an upstream image with (none when it comes from the mirror)."""
+    """Secrets in the namespace to pull an upstream image with. Default: none (the mirror's image)."""
 
 
 ARGS = v.ArgsSpec(
@@ -132,7 +132,9 @@ class FlowWorkers(pulumi.ComponentResource):
             "enableServiceLinks": False,
             "securityContext": restricted_pod_security_context(FLOW_UID, FLOW_UID, fs_group=FLOW_UID),
             # a stopping worker gets this long to finish its task (Kubernetes sends SIGTERM first)
-            "terminationGracePeriodSeconds": args.get("termination_grace_seconds", DEFAULT_GRACE_SECONDS),
+            "terminationGracePeriodSeconds": args.get(
+                "termination_grace_seconds", DEFAULT_TERMINATION_GRACE_SECONDS
+            ),
             "topologySpreadConstraints": spread_across_zones_and_nodes(selector),
             "containers": [container],
             "volumes": [{"name": "home-flow", "persistentVolumeClaim": {"claimName": args["home_claim"]}}],
