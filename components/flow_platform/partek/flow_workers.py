@@ -84,6 +84,7 @@ ARGS = v.ArgsSpec(
         "termination_grace_seconds": v.positive_int,
         "image_pull_secrets": v.list_of(v.object_name),
     },
+    rules=[v.not_below("memory_limit", "memory")],
 )
 
 
