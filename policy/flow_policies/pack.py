@@ -22,34 +22,58 @@ ResourceRule = Callable[[Resource, Mapping[str, Any]], list[str]]
 StackRule = Callable[[Sequence[Resource], Mapping[str, Any]], list[tuple[str, str]]]
 
 ALLOWANCES = [
-    "capability:NET_ADMIN",
-    "capability:SYS_ADMIN",
-    "capability:DAC_READ_SEARCH",
-    "capability:SETUID",
-    "capability:SETGID",
-    "capability:CHOWN",
-    "capability:FOWNER",
     "run-as-root",
     "privileged",
     "host-namespaces",
+    "host-ports",
     "host-path",
+    "unsafe-sysctls",
     "writable-root",
     "cpu-limit",
     "no-probes",
     "service-account-token",
     "cluster-scope",
+    "node-port",
+    "external-ips",
+    "load-balancer",
+    "rbac:wildcard",
+    "rbac:bind",
+    "rbac:escalate",
+    "rbac:impersonate",
+    "rbac:pod-exec",
+    "rbac:secrets",
+    "rbac:nodes-proxy",
+    "rbac:token-request",
+    "rbac:webhooks",
+    "unversioned",
 ]
+# capabilities(7), without the CAP_ prefix as Kubernetes writes them
+CAPABILITIES = """AUDIT_CONTROL AUDIT_READ AUDIT_WRITE BLOCK_SUSPEND BPF CHECKPOINT_RESTORE CHOWN DAC_OVERRIDE
+DAC_READ_SEARCH FOWNER FSETID IPC_LOCK IPC_OWNER KILL LEASE LINUX_IMMUTABLE MAC_ADMIN MAC_OVERRIDE MKNOD
+NET_ADMIN NET_BIND_SERVICE NET_BROADCAST NET_RAW PERFMON SETFCAP SETGID SETPCAP SETUID SYSLOG SYS_ADMIN
+SYS_BOOT SYS_CHROOT SYS_MODULE SYS_NICE SYS_PACCT SYS_PTRACE SYS_RAWIO SYS_RESOURCE SYS_TIME
+SYS_TTY_CONFIG WAKE_ALARM""".split()
+# core/v1 Volume sources outside the PSS restricted list (k8s.io/api v0.32)
+VOLUME_TYPES = """awsElasticBlockStore azureDisk azureFile cephfs cinder fc flexVolume flocker
+gcePersistentDisk gitRepo glusterfs image iscsi nfs photonPersistentDisk portworxVolume quobyte rbd
+scaleIO storageos vsphereVolume""".split()
+ALLOWANCES += [f"capability:{c}" for c in CAPABILITIES] + [f"volume:{v}" for v in VOLUME_TYPES]
 EXCEPTIONS: dict[str, Any] = {
     "type": "array",
-    "description": "Documented allowances, each for one workload (namespace and name) with a reason.",
+    "description": "Documented allowances, each for one workload (namespace and name) with a reason."
+    " Cluster-scoped and AWS resources use the namespace \"\".",
     "items": {
         "type": "object",
         "additionalProperties": False,
         "required": ["namespace", "name", "allow", "reason"],
         "properties": {
-            "namespace": {"type": "string", "minLength": 1},
+            "namespace": {"type": "string"},
             "name": {"type": "string", "minLength": 1},
-            "allow": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": ALLOWANCES}},
+            "allow": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "enum": ALLOWANCES},
+            },
             "reason": {"type": "string", "minLength": 10},
         },
     },
@@ -76,10 +100,14 @@ RULES = [
     ),
     Rule(
         "pod-security-context",
-        "Non-root, no privilege or escalation, capabilities dropped, seccomp"
-        " RuntimeDefault; additions only through named exceptions.",
+        "Every Pod Security Standards check (baseline and restricted, Kubernetes v1.32 catalogue) on"
+        " every pod a resource runs; findings only through named exceptions.",
         workloads.security_context,
-        {"exceptions": EXCEPTIONS},
+        {
+            "pssLevel": {"type": "string", "enum": ["baseline", "restricted"]},
+            "pssVersion": {"type": "string", "pattern": "^(latest|v1\\.[0-9]+)$"},
+            "exceptions": EXCEPTIONS,
+        },
     ),
     Rule("no-host-path", "No hostPath volumes.", workloads.no_host_path, {"exceptions": EXCEPTIONS}),
     Rule(
@@ -123,14 +151,24 @@ RULES = [
         {"privilegedNamespaces": STRINGS},
     ),
     Rule(
-        "service-exposure", "No NodePort and no public LoadBalancer Services.", cluster.service_exposure, {}
+        "service-exposure",
+        "No NodePort, no externalIPs, no LoadBalancer without loadBalancerSourceRanges.",
+        cluster.service_exposure,
+        {"exceptions": EXCEPTIONS},
     ),
     Rule("ingress-tls", "Ingresses name their hosts and serve them over TLS.", cluster.ingress_tls, {}),
     Rule(
-        "rbac-rules", "Roles grant no wildcards and no bind, escalate or impersonate.", cluster.rbac_rules, {}
+        "rbac-rules",
+        "Roles grant no wildcards, no bind/escalate/impersonate, no exec/attach/port-forward, secrets,"
+        " node proxy, token requests or admission configuration.",
+        cluster.rbac_rules,
+        {"exceptions": EXCEPTIONS},
     ),
     Rule(
-        "rbac-bindings", "No binding to cluster-admin or to every service account.", cluster.rbac_bindings, {}
+        "rbac-bindings",
+        "No binding to cluster-admin, anonymous, unauthenticated, all authenticated users or all service accounts.",
+        cluster.rbac_bindings,
+        {},
     ),
     Rule(
         "rbac-namespaced",
@@ -140,7 +178,7 @@ RULES = [
     ),
     Rule(
         "pvc-storage-class",
-        "Claims use allowed classes; ReadWriteMany only on shared-file classes.",
+        "Claims and StatefulSet claim templates use allowed classes; ReadWriteMany only on shared-file classes.",
         cluster.storage_classes,
         {"allowedStorageClasses": STRINGS, "sharedFileClasses": STRINGS},
     ),
@@ -158,7 +196,8 @@ RULES = [
     ),
     Rule(
         "iam-roles",
-        "IAM: no '*' principals, no '*' actions on '*', IRSA trust pinned on sub and aud.",
+        "IAM: no '*' principals, no federated or cross-account trust without conditions (IRSA pinned on"
+        " sub and aud), no admin-like actions, no '*' resources for actions that write.",
         aws.iam_roles,
         {},
     ),
@@ -167,6 +206,21 @@ RULES = [
         "Every namespace has a LimitRange, a ResourceQuota, a PSA enforce label and a"
         " default-deny NetworkPolicy.",
         stack.namespace_guardrails,
+        {},
+        stack=True,
+    ),
+    Rule(
+        "s3-buckets",
+        "S3 buckets are encrypted (KMS where required), block all public access, deny requests"
+        " without TLS and are versioned unless excepted.",
+        aws.s3_buckets,
+        {"requireKms": {"type": "boolean"}, "exceptions": EXCEPTIONS},
+        stack=True,
+    ),
+    Rule(
+        "namespace-limits",
+        "Every container, custom resources' pods included, fits its namespace's LimitRange.",
+        stack.namespace_limits,
         {},
         stack=True,
     ),
@@ -191,7 +245,20 @@ def _unknown_keys(rule: Rule, config: Mapping[str, Any]) -> list[str]:
 
 def to_resource(args: Any) -> Resource:
     options = {"protect": bool(getattr(args.opts, "protect", False))} if getattr(args, "opts", None) else {}
-    return Resource(args.resource_type, args.name, plain(args.props, UnknownValueError), args.urn, options)
+    dependencies = {
+        str(k): [getattr(d, "urn", "") for d in v] for k, v in (getattr(args, "property_dependencies", None) or {}).items()
+    }
+    return Resource(
+        args.resource_type, args.name, plain(args.props, UnknownValueError), args.urn, options, dependencies
+    )
+
+
+def _crashed(rule: Rule, what: str, error: Exception) -> str:
+    """A rule that fails must neither abort the preview (an RPC error) nor pass the resource."""
+    return (
+        f"policy {rule.name!r} could not judge {what}: {type(error).__name__}: {error};"
+        " this is a bug in the flow-platform policy pack, please report it"
+    )
 
 
 def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
@@ -201,7 +268,12 @@ def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
         config = args.get_config() or {}
         for problem in _unknown_keys(rule, config):
             report_violation(problem, None)
-        for violation in check(to_resource(args), config):
+        try:
+            resource = to_resource(args)
+            violations = check(resource, config)
+        except Exception as error:  # noqa: BLE001 - see _crashed
+            violations = [_crashed(rule, str(args.urn), error)]
+        for violation in violations:
             report_violation(violation, None)
 
     return ResourceValidationPolicy(rule.name, rule.description, validate, config_schema=_schema(rule))
@@ -214,8 +286,12 @@ def _stack_policy(rule: Rule) -> StackValidationPolicy:
         config = args.get_config() or {}
         for problem in _unknown_keys(rule, config):
             report_violation(problem, None)
-        resources = [to_resource(r) for r in args.resources]
-        for urn, violation in check(resources, config):
+        try:
+            resources = [to_resource(r) for r in args.resources]
+            violations = check(resources, config)
+        except Exception as error:  # noqa: BLE001 - see _crashed
+            violations = [("", _crashed(rule, "the stack", error))]
+        for urn, violation in violations:
             report_violation(violation, urn or None)
 
     return StackValidationPolicy(rule.name, rule.description, validate, config_schema=_schema(rule))

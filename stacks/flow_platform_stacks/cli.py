@@ -41,7 +41,7 @@ def _render(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     import json
 
-    from .policy_check import group_by_resource, running_pack
+    from .policy_check import PROVIDER_EXPANDED, group_by_resource, running_pack, unseen_components
 
     files = StackFiles.locate(args.stack, args.project_dir)
     registrations = evaluate(files, _stack_outputs(args.stack_outputs))
@@ -57,11 +57,15 @@ def _check(args: argparse.Namespace) -> int:
         print(urn)
         for d in sorted(items, key=lambda d: (d.level, d.policy, d.message)):
             print(f"  [{d.level}] {d.policy}: {d.message}")
+    unseen = unseen_components(registrations)
+    for reg in unseen:
+        print(f"NOT JUDGED offline: {reg.urn}\n  {PROVIDER_EXPANDED[reg.type]}: a real preview sends its children")
     print(
         f"stack '{files.stack}' against {config_file}: {len(registrations)} resources,"
         f" {len(mandatory)} mandatory and {len(diagnostics) - len(mandatory)} advisory violation(s)"
+        + (f", {len(unseen)} component(s) whose children the offline check cannot see" if unseen else "")
     )
-    return 1 if mandatory else 0
+    return 1 if mandatory or unseen else 0
 
 
 def _environment(registrations: list[Any]) -> str | None:
