@@ -44,6 +44,9 @@ PROVIDER_EXPANDED = {
     "kubernetes:kustomize/v2:Directory": "kustomization (objects created by the provider)",
     "kubernetes:helm.sh/v3:Release": "Helm release (objects never shown to any policy)",
 }
+# Listed by `flow-platform check` always; failing the check once the Flink operator (issue 14) is
+# deployed as plain resources, the last provider-expanded component of the stacks.
+UNSEEN_FAILS = False
 
 
 @dataclass(frozen=True)
