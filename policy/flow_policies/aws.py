@@ -1,10 +1,8 @@
 """Rules on the AWS resources: EFS encryption, ECR hygiene, IAM scope."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-from collections.abc import Sequence
 
 from .core import UNKNOWN, Resource, allowed, items, message
 
@@ -51,7 +49,7 @@ def ecr_repository(resource: Resource, config: Config) -> list[str]:
     out = []
     if resource.type == "aws:ecr/repository:Repository":
         scan = resource.props.get("imageScanningConfiguration")
-        if isinstance(scan, Mapping) and scan.get("scanOnPush") is UNKNOWN:
+        if scan is UNKNOWN or (isinstance(scan, Mapping) and scan.get("scanOnPush") is UNKNOWN):
             pass
         elif not (isinstance(scan, Mapping) and scan.get("scanOnPush") is True):
             out.append(
@@ -154,8 +152,10 @@ def iam_roles(resource: Resource, config: Config) -> list[str]:
                     message(
                         resource,
                         f"assumeRolePolicy.Statement[{i}].Condition",
-                        f"a {'/'.join(sorted(kinds & {'Federated', 'AWS'}))} principal may assume it without conditions",
-                        "add conditions (IRSA: StringEquals on <issuer>:sub and :aud; other accounts: sts:ExternalId or aws:PrincipalArn)",
+                        f"a {'/'.join(sorted(kinds & {'Federated', 'AWS'}))} principal may assume it"
+                        " without conditions",
+                        "add conditions (IRSA: StringEquals on <issuer>:sub and :aud; other accounts:"
+                        " sts:ExternalId or aws:PrincipalArn)",
                     )
                 )
             elif "sts:AssumeRoleWithWebIdentity" in _as_list(statement.get("Action")):
@@ -178,7 +178,14 @@ def iam_roles(resource: Resource, config: Config) -> list[str]:
             actions, resources = _as_list(statement.get("Action")), _as_list(statement.get("Resource"))
             here = f"{where}.Statement[{i}]"
             if statement.get("NotAction") is not None:
-                out.append(message(resource, f"{here}.NotAction", "allows everything but a list (admin-like)", "list the actions allowed"))
+                out.append(
+                    message(
+                        resource,
+                        f"{here}.NotAction",
+                        "allows everything but a list (admin-like)",
+                        "list the actions allowed",
+                    )
+                )
             admin = [a for a in actions if _admin_like(a)]
             if admin:
                 out.append(
@@ -210,7 +217,10 @@ S3_PARTS = {
     ),
     "public-access-block": ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",),
     "policy": ("aws:s3/bucketPolicy:BucketPolicy",),
-    "versioning": ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"),
+    "versioning": (
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "aws:s3/bucketVersioningV2:BucketVersioningV2",
+    ),
 }
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 
@@ -244,43 +254,87 @@ def s3_buckets(resources: Sequence[Resource], config: Config) -> list[tuple[str,
     for bucket in (r for r in resources if r.type in S3_BUCKETS):
         mine = {key: [p for p in found if _refers_to(p, bucket)] for key, found in parts.items()}
         # an unknown bucket reference (preview) may be this bucket: never fail on what cannot be seen
-        unsure = {key: any(p.props.get("bucket") is UNKNOWN and not p.dependencies for p in found) for key, found in parts.items()}
-        label = f"S3 bucket {bucket.props.get('bucket') if isinstance(bucket.props.get('bucket'), str) else bucket.name}"
+        unsure = {
+            key: any(p.props.get("bucket") is UNKNOWN and not p.dependencies for p in found)
+            for key, found in parts.items()
+        }
+        name = bucket.props.get("bucket")
+        label = f"S3 bucket {name if isinstance(name, str) else bucket.name}"
 
-        def report(path: str, problem: str, fix: str) -> None:
-            out.append((bucket.urn, f"{label}: {path}: {problem}; fix: {fix}"))
+        def report(path: str, problem: str, fix: str, urn: str = bucket.urn, label: str = label) -> None:
+            out.append((urn, f"{label}: {path}: {problem}; fix: {fix}"))
 
         inline_sse = bucket.props.get("serverSideEncryptionConfiguration")
         rules = [r for p in mine["encryption"] for r in items(p.props.get("rules"))]
         algorithms = [
-            (r.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") for r in rules if isinstance(r, Mapping)
+            (r.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm")
+            for r in rules
+            if isinstance(r, Mapping)
         ]
         if isinstance(inline_sse, Mapping):
             rule = inline_sse.get("rule")
-            algorithms.append(((rule or {}).get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") if isinstance(rule, Mapping) else None)
+            algorithms.append(
+                ((rule or {}).get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm")
+                if isinstance(rule, Mapping)
+                else None
+            )
         if not algorithms and not unsure["encryption"] and inline_sse is not UNKNOWN:
-            report("encryption", "no server-side encryption configuration", "add a BucketServerSideEncryptionConfiguration (aws:kms)")
-        elif config.get("requireKms") is True and algorithms and not any(a in ("aws:kms", "aws:kms:dsse", UNKNOWN) for a in algorithms):
-            report("encryption", f"encrypted with {algorithms[0]!r}", "use sseAlgorithm aws:kms with a customer key")
+            report(
+                "encryption",
+                "no server-side encryption configuration",
+                "add a BucketServerSideEncryptionConfiguration (aws:kms)",
+            )
+        elif (
+            config.get("requireKms") is True
+            and algorithms
+            and not any(a in ("aws:kms", "aws:kms:dsse", UNKNOWN) for a in algorithms)
+        ):
+            report(
+                "encryption",
+                f"encrypted with {algorithms[0]!r}",
+                "use sseAlgorithm aws:kms with a customer key",
+            )
         blocks = mine["public-access-block"]
         if not blocks and not unsure["public-access-block"]:
-            report("public access block", "no BucketPublicAccessBlock", f"add one with {', '.join(PUBLIC_ACCESS_FLAGS)} true")
+            report(
+                "public access block",
+                "no BucketPublicAccessBlock",
+                f"add one with {', '.join(PUBLIC_ACCESS_FLAGS)} true",
+            )
         for block in blocks:
-            off = [f for f in PUBLIC_ACCESS_FLAGS if block.props.get(f) is not True and block.props.get(f) is not UNKNOWN]
+            off = [
+                f
+                for f in PUBLIC_ACCESS_FLAGS
+                if block.props.get(f) is not True and block.props.get(f) is not UNKNOWN
+            ]
             if off:
                 report("public access block", f"{', '.join(off)} not true", "set all four flags to true")
         policies = [_tls_only(p.props.get("policy")) for p in mine["policy"]]
         if bucket.props.get("policy") is not None:
             policies.append(_tls_only(bucket.props.get("policy")))
         if not any(p is not False for p in policies) and not unsure["policy"]:
-            report("bucket policy", "requests without TLS are not denied", "add a Deny statement on aws:SecureTransport false")
+            report(
+                "bucket policy",
+                "requests without TLS are not denied",
+                "add a Deny statement on aws:SecureTransport false",
+            )
         versioning = [dig_status(p.props.get("versioningConfiguration")) for p in mine["versioning"]]
         inline = bucket.props.get("versioning")
         if isinstance(inline, Mapping):
-            versioning.append("Enabled" if inline.get("enabled") is True else UNKNOWN if inline.get("enabled") is UNKNOWN else "Disabled")
+            versioning.append(
+                "Enabled"
+                if inline.get("enabled") is True
+                else UNKNOWN
+                if inline.get("enabled") is UNKNOWN
+                else "Disabled"
+            )
         unversioned = not any(v in ("Enabled", UNKNOWN) for v in versioning) and not unsure["versioning"]
         if unversioned and not allowed(bucket, config, "unversioned"):
-            report("versioning", "versioning is not enabled", "add a BucketVersioning with status Enabled, or an 'unversioned' exception")
+            report(
+                "versioning",
+                "versioning is not enabled",
+                "add a BucketVersioning with status Enabled, or an 'unversioned' exception",
+            )
     return out
 
 

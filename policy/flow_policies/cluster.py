@@ -93,7 +93,12 @@ def service_exposure(resource: Resource, config: Config) -> list[str]:
     external = dig(resource.props, "spec", "externalIPs")
     if items(external) and not allowed(resource, config, "external-ips"):
         out.append(
-            message(resource, "spec.externalIPs", "claims external IPs", "remove externalIPs; use an Ingress or a LoadBalancer")
+            message(
+                resource,
+                "spec.externalIPs",
+                "claims external IPs",
+                "remove externalIPs; use an Ingress or a LoadBalancer",
+            )
         )
     if kind == "LoadBalancer" and not allowed(resource, config, "load-balancer"):
         ranges = dig(resource.props, "spec", "loadBalancerSourceRanges")
@@ -125,7 +130,9 @@ def ingress_tls(resource: Resource, config: Config) -> list[str]:
         )
     hosts = [t.get("hosts") if isinstance(t, Mapping) else t for t in items(tls)]
     # a host counts as covered unless every TLS entry's host list is known
-    known = tls is not UNKNOWN and all(h is not UNKNOWN and not any(x is UNKNOWN for x in items(h)) for h in hosts)
+    known = tls is not UNKNOWN and all(
+        h is not UNKNOWN and not any(x is UNKNOWN for x in items(h)) for h in hosts
+    )
     covered = {h for listed in hosts for h in strings(listed)}
     for i, rule in enumerate(items(rules)):
         host = rule.get("host") if isinstance(rule, Mapping) else UNKNOWN
@@ -138,18 +145,21 @@ def ingress_tls(resource: Resource, config: Config) -> list[str]:
     return out
 
 
+CREATE = frozenset({"create"})
+WRITES = frozenset({"create", "update", "patch", "delete", "deletecollection"})
+ADMISSION = "admissionregistration.k8s.io"
 # (API group, resource, verbs or None for any verb, allowance, why)
 DANGEROUS: tuple[tuple[str, str, frozenset[str] | None, str, str], ...] = (
-    ("", "pods/exec", None, "rbac:pod-exec", "runs commands in any pod of the namespace"),
-    ("", "pods/attach", None, "rbac:pod-exec", "attaches to any pod of the namespace"),
-    ("", "pods/portforward", None, "rbac:pod-exec", "port-forwards into any pod of the namespace"),
-    ("", "secrets", None, "rbac:secrets", "reads or writes Secrets (every token and password in scope)"),
-    ("", "nodes/proxy", None, "rbac:nodes-proxy", "reaches the kubelet API (exec on every pod of a node)"),
-    ("", "serviceaccounts/token", frozenset({"create"}), "rbac:token-request", "mints tokens for service accounts"),
-    ("admissionregistration.k8s.io", "mutatingwebhookconfigurations", frozenset({"create", "update", "patch", "delete", "deletecollection"}), "rbac:webhooks", "rewrites or disables admission webhooks"),
-    ("admissionregistration.k8s.io", "validatingwebhookconfigurations", frozenset({"create", "update", "patch", "delete", "deletecollection"}), "rbac:webhooks", "rewrites or disables admission webhooks"),
-    ("admissionregistration.k8s.io", "validatingadmissionpolicies", frozenset({"create", "update", "patch", "delete", "deletecollection"}), "rbac:webhooks", "rewrites or disables admission policies"),
-    ("admissionregistration.k8s.io", "validatingadmissionpolicybindings", frozenset({"create", "update", "patch", "delete", "deletecollection"}), "rbac:webhooks", "rewrites or disables admission policies"),
+    ("", "pods/exec", None, "rbac:pod-exec", "runs commands in any pod"),
+    ("", "pods/attach", None, "rbac:pod-exec", "attaches to any pod"),
+    ("", "pods/portforward", None, "rbac:pod-exec", "port-forwards into any pod"),
+    ("", "secrets", None, "rbac:secrets", "reads or writes every Secret in scope"),
+    ("", "nodes/proxy", None, "rbac:nodes-proxy", "reaches the kubelet API (exec on a node's pods)"),
+    ("", "serviceaccounts/token", CREATE, "rbac:token-request", "mints service account tokens"),
+    (ADMISSION, "mutatingwebhookconfigurations", WRITES, "rbac:webhooks", "can disable admission webhooks"),
+    (ADMISSION, "validatingwebhookconfigurations", WRITES, "rbac:webhooks", "can disable admission webhooks"),
+    (ADMISSION, "validatingadmissionpolicies", WRITES, "rbac:webhooks", "can disable admission policies"),
+    (ADMISSION, "validatingadmissionpolicybindings", WRITES, "rbac:webhooks", "disables admission policies"),
 )  # fmt: skip
 
 
@@ -164,7 +174,9 @@ def rbac_rules(resource: Resource, config: Config) -> list[str]:
         verbs, resources, groups = rule.get("verbs"), rule.get("resources"), rule.get("apiGroups")
         for field, values in (("verbs", verbs), ("resources", resources), ("apiGroups", groups)):
             if "*" in strings(values) and not allowed(resource, config, "rbac:wildcard"):
-                out.append(message(resource, f"rules[{i}].{field}", "contains '*'", f"list the exact {field}"))
+                out.append(
+                    message(resource, f"rules[{i}].{field}", "contains '*'", f"list the exact {field}")
+                )
         for verb in ESCALATING_VERBS:
             if verb in strings(verbs) and not allowed(resource, config, f"rbac:{verb}"):
                 out.append(
@@ -181,7 +193,11 @@ def rbac_rules(resource: Resource, config: Config) -> list[str]:
         for group, name, dangerous_verbs, allowance, why in DANGEROUS:
             if name not in strings(resources) or (group not in named_groups and "*" not in named_groups):
                 continue
-            granted = named_verbs if dangerous_verbs is None or "*" in named_verbs else named_verbs & dangerous_verbs
+            granted = (
+                named_verbs
+                if dangerous_verbs is None or "*" in named_verbs
+                else named_verbs & dangerous_verbs
+            )
             if granted and not allowed(resource, config, allowance):
                 out.append(
                     message(
@@ -212,7 +228,9 @@ def rbac_bindings(resource: Resource, config: Config) -> list[str]:
         kind = subject.get("kind") if isinstance(subject, Mapping) else None
         if not isinstance(name, str):
             continue
-        broad = (kind == "Group" and name.startswith(BROAD_GROUPS)) or (kind == "User" and name in BROAD_USERS)
+        broad = (kind == "Group" and name.startswith(BROAD_GROUPS)) or (
+            kind == "User" and name in BROAD_USERS
+        )
         if broad:
             out.append(
                 message(

@@ -83,6 +83,16 @@ def strings(value: Any) -> list[str]:
     return [v for v in items(value) if isinstance(v, str)]
 
 
+def has(value: Any, item: Any) -> bool | None:
+    """Whether a list holds ``item``: None when that cannot be known (the list or an element is unknown)."""
+    if value is UNKNOWN:
+        return None
+    listed = items(value)
+    if item in listed:
+        return True
+    return None if any(v is UNKNOWN for v in listed) else False
+
+
 def plain(value: Any, unknown_error: type[BaseException] | None = None) -> Any:
     """Copy CrossGuard's unknown-checking proxy into plain data, unknowns as :data:`UNKNOWN`."""
     if isinstance(value, Mapping):
@@ -196,7 +206,11 @@ def exceptions_from(config: Mapping[str, Any] | None) -> list[Exception_]:
     out = []
     for e in items((config or {}).get("exceptions")):
         if isinstance(e, Mapping) and isinstance(e.get("namespace"), str) and isinstance(e.get("name"), str):
-            out.append(Exception_(e["namespace"], e["name"], frozenset(strings(e.get("allow"))), str(e.get("reason") or "")))
+            out.append(
+                Exception_(
+                    e["namespace"], e["name"], frozenset(strings(e.get("allow"))), str(e.get("reason") or "")
+                )
+            )
     return out
 
 

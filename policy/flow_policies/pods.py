@@ -70,7 +70,9 @@ def pod_specs(resource: Resource) -> list[PodSpec]:
     path = POD_SPEC_PATHS.get((group, kind))
     if path is not None:
         spec = dig(resource.props, *path)
-        metadata = dig(resource.props, *path[:-1], "metadata") if len(path) > 1 else resource.props.get("metadata")
+        metadata = (
+            dig(resource.props, *path[:-1], "metadata") if len(path) > 1 else resource.props.get("metadata")
+        )
         if isinstance(spec, Mapping):
             return [PodSpec(".".join(path), spec, metadata or {}, partial=patch)]
         return []
@@ -113,22 +115,39 @@ def _merge_named(base: list[Any], over: list[Any]) -> list[Any]:
     return out
 
 
+class PartlyKnown(dict[str, Any]):
+    """An object of which only some fields are known: every other field reads as unknown."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key, UNKNOWN)
+
+
 def _with_main(spec: Any, name: str, main: Mapping[str, Any], first_is_main: bool = False) -> Any:
     """``spec`` with its main container (by name, or the first) overlaid with what the operator sets."""
     if spec is UNKNOWN:
         return UNKNOWN
     spec = dict(spec) if isinstance(spec, Mapping) else {}
+    overlay = {k: v for k, v in main.items() if v is not None}
+    if spec.get("containers") is UNKNOWN:  # only what the operator sets is known of the main container
+        spec["containers"] = [PartlyKnown(name=name, **overlay)]
+        return spec
     containers = items(spec.get("containers"))
     at = next(
         (i for i, c in enumerate(containers) if isinstance(c, Mapping) and c.get("name") == name),
-        0 if first_is_main and containers else None,
+        None,
     )
-    overlay = {k: v for k, v in main.items() if v is not None}
+    if at is None:  # a container whose name is unknown may be the main one
+        at = next(
+            (i for i, c in enumerate(containers) if isinstance(c, Mapping) and c.get("name") is UNKNOWN),
+            0 if first_is_main and containers else None,
+        )
     if at is None:
-        spec["containers"] = [{"name": name, **overlay}, *containers]
+        # an unknown container may be the main one: then only what the operator sets is known
+        main_container = PartlyKnown if any(c is UNKNOWN for c in containers) else dict
+        spec["containers"] = [main_container(name=name, **overlay), *containers]
     else:
         current = containers[at]
-        merged = {**current, **overlay} if isinstance(current, Mapping) else current
+        merged = {**current, **overlay} if isinstance(current, Mapping) else PartlyKnown(name=name, **overlay)
         spec["containers"] = [*containers[:at], merged, *containers[at + 1 :]]
     return spec
 
@@ -200,7 +219,11 @@ def _spark_pods(resource: Resource, prefix: tuple[str, ...], patch: bool) -> lis
             if value is not None:
                 pod[key] = value
         if spec.get("volumes") is not None:
-            pod["volumes"] = [*items(pod.get("volumes")), *items(spec.get("volumes"))] if spec.get("volumes") is not UNKNOWN else UNKNOWN
+            pod["volumes"] = (
+                [*items(pod.get("volumes")), *items(spec.get("volumes"))]
+                if spec.get("volumes") is not UNKNOWN
+                else UNKNOWN
+            )
         main = {
             "image": r.get("image") if r.get("image") is not None else spec.get("image"),
             "securityContext": r.get("securityContext"),
@@ -213,7 +236,11 @@ def _spark_pods(resource: Resource, prefix: tuple[str, ...], patch: bool) -> lis
                 pod[key] = UNKNOWN
             elif extra is not None:
                 pod[key] = [*items(pod.get(key)), *items(extra)]
-        metadata = dict(dig(template, "metadata") or {}) if isinstance(dig(template, "metadata") or {}, Mapping) else {}
+        metadata = (
+            dict(dig(template, "metadata") or {})
+            if isinstance(dig(template, "metadata") or {}, Mapping)
+            else {}
+        )
         if isinstance(r.get("annotations"), Mapping):
             metadata["annotations"] = {**(metadata.get("annotations") or {}), **r["annotations"]}
         pods.append(PodSpec(f"{base}.{role}(pod)", pod, metadata, partial=patch, named=True))
@@ -223,7 +250,11 @@ def _spark_pods(resource: Resource, prefix: tuple[str, ...], patch: bool) -> lis
 def _spark_resources(role: Mapping[str, Any]) -> Any:
     cores, request = role.get("cores"), role.get("coreRequest")
     memory = jvm_memory(role.get("memory"), default_unit="m")
-    limit_memory = jvm_memory(role.get("memoryLimit"), default_unit="m") if role.get("memoryLimit") is not None else memory
+    limit_memory = (
+        jvm_memory(role.get("memoryLimit"), default_unit="m")
+        if role.get("memoryLimit") is not None
+        else memory
+    )
     requests = {"cpu": request if request is not None else cores, "memory": memory}
     limits = {"memory": limit_memory, "cpu": role.get("coreLimit")}
     return {"requests": requests, "limits": {k: v for k, v in limits.items() if v is not None}}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .core import UNKNOWN, dig, items, mapping, strings
+from .core import UNKNOWN, dig, has, items, mapping, strings
 from .pods import PodSpec
 
 Finding = tuple[str, str, str, str]
@@ -38,9 +38,21 @@ SAFE_SYSCTLS = (
     }),
     ((1, 32), {"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"}),
 )  # fmt: skip
-SELINUX_TYPES = (((1, 0), {"", "container_t", "container_init_t", "container_kvm_t"}), ((1, 31), {"container_engine_t"}))
+SELINUX_TYPES = (
+    ((1, 0), {"", "container_t", "container_init_t", "container_kvm_t"}),
+    ((1, 31), {"container_engine_t"}),
+)
 RESTRICTED_VOLUMES = frozenset(
-    {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
+    {
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "persistentVolumeClaim",
+        "projected",
+        "secret",
+    }
 )
 NON_VOLUME_KEYS = frozenset({"name"})
 
@@ -54,7 +66,7 @@ class Check:
 
 
 def _windows(pod: PodSpec) -> bool:
-    return dig(pod.spec, "os", "name") == "windows"
+    return bool(dig(pod.spec, "os", "name") == "windows")
 
 
 def _user_namespace(pod: PodSpec) -> bool:
@@ -75,7 +87,12 @@ def host_namespaces(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]
 def privileged(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
     for path, c in pod.containers():
         if _ctx(c).get("privileged") is True:
-            yield f"{path}.securityContext.privileged", "runs privileged", "set privileged: false", "privileged"
+            yield (
+                f"{path}.securityContext.privileged",
+                "runs privileged",
+                "set privileged: false",
+                "privileged",
+            )
 
 
 def capabilities_baseline(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
@@ -95,23 +112,47 @@ def host_ports(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
         for i, port in enumerate(items(mapping(c).get("ports"))):
             host_port = port.get("hostPort") if isinstance(port, Mapping) else None
             if host_port not in (None, 0, UNKNOWN):
-                yield f"{path}.ports[{i}].hostPort", f"binds host port {host_port}", "remove hostPort and use a Service", "host-ports"
+                yield (
+                    f"{path}.ports[{i}].hostPort",
+                    f"binds host port {host_port}",
+                    "remove hostPort and use a Service",
+                    "host-ports",
+                )
 
 
 def app_armor(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
     fix = "use appArmorProfile.type RuntimeDefault or Localhost"
     kind = dig(pod.spec, "securityContext", "appArmorProfile", "type")
-    if dig(pod.spec, "securityContext", "appArmorProfile") not in (None, UNKNOWN) and kind not in ("RuntimeDefault", "Localhost", UNKNOWN):
-        yield f"{pod.path}.securityContext.appArmorProfile.type", f"AppArmor profile {kind!r}", fix, "privileged"
+    if dig(pod.spec, "securityContext", "appArmorProfile") not in (None, UNKNOWN) and kind not in (
+        "RuntimeDefault",
+        "Localhost",
+        UNKNOWN,
+    ):
+        yield (
+            f"{pod.path}.securityContext.appArmorProfile.type",
+            f"AppArmor profile {kind!r}",
+            fix,
+            "privileged",
+        )
     for path, c in pod.containers():
         profile = _ctx(c).get("appArmorProfile")
         kind = mapping(profile).get("type")
         if profile not in (None, UNKNOWN) and kind not in ("RuntimeDefault", "Localhost", UNKNOWN):
-            yield f"{path}.securityContext.appArmorProfile.type", f"AppArmor profile {kind!r}", fix, "privileged"
+            yield (
+                f"{path}.securityContext.appArmorProfile.type",
+                f"AppArmor profile {kind!r}",
+                fix,
+                "privileged",
+            )
     for key, value in mapping(mapping(pod.metadata).get("annotations")).items():
-        if str(key).startswith("container.apparmor.security.beta.kubernetes.io/") and isinstance(value, str):
-            if value and value != "runtime/default" and not value.startswith("localhost/"):
-                yield f"metadata.annotations['{key}']", f"AppArmor profile {value!r}", fix, "privileged"
+        apparmor = str(key).startswith("container.apparmor.security.beta.kubernetes.io/")
+        bad = (
+            isinstance(value, str)
+            and value not in ("", "runtime/default")
+            and not value.startswith("localhost/")
+        )
+        if apparmor and bad:
+            yield f"metadata.annotations['{key}']", f"AppArmor profile {value!r}", fix, "privileged"
 
 
 def se_linux(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
@@ -122,10 +163,20 @@ def se_linux(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
         options = mapping(ctx.get("seLinuxOptions"))
         kind = options.get("type")
         if isinstance(kind, str) and kind not in allowed_types:
-            yield f"{where}.seLinuxOptions.type", f"SELinux type {kind!r}", f"use one of {sorted(allowed_types)}", "privileged"
+            yield (
+                f"{where}.seLinuxOptions.type",
+                f"SELinux type {kind!r}",
+                f"use one of {sorted(allowed_types)}",
+                "privileged",
+            )
         for key in ("user", "role"):
             if options.get(key) not in (None, "", UNKNOWN):
-                yield f"{where}.seLinuxOptions.{key}", f"sets the SELinux {key}", f"remove seLinuxOptions.{key}", "privileged"
+                yield (
+                    f"{where}.seLinuxOptions.{key}",
+                    f"sets the SELinux {key}",
+                    f"remove seLinuxOptions.{key}",
+                    "privileged",
+                )
 
 
 def proc_mount(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
@@ -134,7 +185,12 @@ def proc_mount(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
     for path, c in pod.containers():
         value = _ctx(c).get("procMount")
         if isinstance(value, str) and value != "Default":
-            yield f"{path}.securityContext.procMount", f"procMount is {value!r}", "remove procMount (Default)", "privileged"
+            yield (
+                f"{path}.securityContext.procMount",
+                f"procMount is {value!r}",
+                "remove procMount (Default)",
+                "privileged",
+            )
 
 
 def seccomp_baseline(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
@@ -144,10 +200,14 @@ def seccomp_baseline(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding
     for path, c in pod.containers():
         if mapping(_ctx(c).get("seccompProfile")).get("type") == "Unconfined":
             yield f"{path}.securityContext.seccompProfile.type", "seccomp is Unconfined", fix, "privileged"
+    if version >= (1, 19):  # seccompProfileBaseline_1_19 judges the fields; annotations before that
+        return
+    prefixes = ("seccomp.security.alpha.kubernetes.io/pod", "container.seccomp.security.alpha.kubernetes.io/")
     for key, value in mapping(mapping(pod.metadata).get("annotations")).items():
-        if str(key).startswith(("seccomp.security.alpha.kubernetes.io/pod", "container.seccomp.security.alpha.kubernetes.io/")):
-            if isinstance(value, str) and value not in ("", "runtime/default", "docker/default") and not value.startswith("localhost/"):
-                yield f"metadata.annotations['{key}']", f"seccomp profile {value!r}", fix, "privileged"
+        safe = ("", "runtime/default", "docker/default")
+        bad = isinstance(value, str) and value not in safe and not value.startswith("localhost/")
+        if str(key).startswith(prefixes) and bad:
+            yield f"metadata.annotations['{key}']", f"seccomp profile {value!r}", fix, "privileged"
 
 
 def sysctls(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
@@ -155,15 +215,30 @@ def sysctls(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
     for i, sysctl in enumerate(items(dig(pod.spec, "securityContext", "sysctls"))):
         name = sysctl.get("name") if isinstance(sysctl, Mapping) else None
         if isinstance(name, str) and name not in safe:
-            yield f"{pod.path}.securityContext.sysctls[{i}]", f"sets the unsafe sysctl {name}", "remove it", "unsafe-sysctls"
+            yield (
+                f"{pod.path}.securityContext.sysctls[{i}]",
+                f"sets the unsafe sysctl {name}",
+                "remove it",
+                "unsafe-sysctls",
+            )
 
 
 def windows_host_process(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
     if dig(pod.spec, "securityContext", "windowsOptions", "hostProcess") is True:
-        yield f"{pod.path}.securityContext.windowsOptions.hostProcess", "runs as a Windows host process", "remove hostProcess", "privileged"
+        yield (
+            f"{pod.path}.securityContext.windowsOptions.hostProcess",
+            "runs as a Windows host process",
+            "remove hostProcess",
+            "privileged",
+        )
     for path, c in pod.containers():
         if mapping(_ctx(c).get("windowsOptions")).get("hostProcess") is True:
-            yield f"{path}.securityContext.windowsOptions.hostProcess", "runs as a Windows host process", "remove hostProcess", "privileged"
+            yield (
+                f"{path}.securityContext.windowsOptions.hostProcess",
+                "runs as a Windows host process",
+                "remove hostProcess",
+                "privileged",
+            )
 
 
 def restricted_volumes(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
@@ -189,7 +264,12 @@ def allow_privilege_escalation(pod: PodSpec, version: tuple[int, int]) -> Iterat
     for path, c in pod.containers():
         value = _ctx(c).get("allowPrivilegeEscalation")
         if value is not False and value is not UNKNOWN and (value is not None or not pod.partial):
-            yield f"{path}.securityContext.allowPrivilegeEscalation", "privilege escalation is allowed", "set allowPrivilegeEscalation: false", "privileged"
+            yield (
+                f"{path}.securityContext.allowPrivilegeEscalation",
+                "privilege escalation is allowed",
+                "set allowPrivilegeEscalation: false",
+                "privileged",
+            )
 
 
 def run_as_non_root(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
@@ -197,13 +277,28 @@ def run_as_non_root(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]
         return
     pod_value = dig(pod.spec, "securityContext", "runAsNonRoot")
     if pod_value is False:
-        yield f"{pod.path}.securityContext.runAsNonRoot", "may run as root", "set runAsNonRoot: true", "run-as-root"
+        yield (
+            f"{pod.path}.securityContext.runAsNonRoot",
+            "may run as root",
+            "set runAsNonRoot: true",
+            "run-as-root",
+        )
     for path, c in pod.containers():
         value = _ctx(c).get("runAsNonRoot")
         if value is False:
-            yield f"{path}.securityContext.runAsNonRoot", "may run as root", "set runAsNonRoot: true", "run-as-root"
+            yield (
+                f"{path}.securityContext.runAsNonRoot",
+                "may run as root",
+                "set runAsNonRoot: true",
+                "run-as-root",
+            )
         elif value is None and pod_value is None and not pod.partial and _ctx(c) is not UNKNOWN:
-            yield f"{path}.securityContext.runAsNonRoot", "may run as root", "set runAsNonRoot: true (pod or container)", "run-as-root"
+            yield (
+                f"{path}.securityContext.runAsNonRoot",
+                "may run as root",
+                "set runAsNonRoot: true (pod or container)",
+                "run-as-root",
+            )
 
 
 def run_as_user(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
@@ -230,7 +325,12 @@ def seccomp_restricted(pod: PodSpec, version: tuple[int, int]) -> Iterator[Findi
             continue
         if kind == "Unconfined" or pod_type == "Unconfined":
             continue  # reported by seccompProfile_baseline
-        yield f"{path}.securityContext.seccompProfile", f"seccomp profile is {kind or 'unset'}", fix, "privileged"
+        yield (
+            f"{path}.securityContext.seccompProfile",
+            f"seccomp profile is {kind or 'unset'}",
+            fix,
+            "privileged",
+        )
 
 
 def capabilities_restricted(pod: PodSpec, version: tuple[int, int]) -> Iterator[Finding]:
@@ -239,8 +339,13 @@ def capabilities_restricted(pod: PodSpec, version: tuple[int, int]) -> Iterator[
     for path, c in pod.containers():
         caps = mapping(_ctx(c).get("capabilities"))
         drop = caps.get("drop")
-        if drop is not UNKNOWN and "ALL" not in strings(drop) and not (pod.partial and drop is None):
-            yield f"{path}.securityContext.capabilities.drop", "does not drop ALL capabilities", "set capabilities.drop: [ALL]", "privileged"
+        if has(drop, "ALL") is False and not (pod.partial and drop is None):
+            yield (
+                f"{path}.securityContext.capabilities.drop",
+                "does not drop ALL capabilities",
+                "set capabilities.drop: [ALL]",
+                "privileged",
+            )
         for cap in strings(caps.get("add")):
             if cap != "NET_BIND_SERVICE" and cap in BASELINE_CAPABILITIES:  # others: capabilities_baseline
                 yield (

@@ -21,7 +21,8 @@ STATEFUL = (
 def _default_deny(resource: Resource) -> bool:
     """A deny-all NetworkPolicy; one whose spec is unknown (preview) may be one."""
     spec = mapping(dig(resource.props, "spec"))
-    if spec is UNKNOWN or UNKNOWN in [spec.get(k) for k in ("podSelector", "policyTypes", "ingress", "egress")]:
+    values = [spec.get(k) for k in ("podSelector", "policyTypes", "ingress", "egress")]
+    if spec is UNKNOWN or UNKNOWN in values or any(UNKNOWN in items(v) for v in values):
         return True
     return (
         spec.get("podSelector") in ({}, {"matchLabels": {}})
@@ -105,9 +106,10 @@ def namespace_limits(resources: Sequence[Resource], config: Config) -> list[tupl
                                     message(
                                         r,
                                         f"{path}.resources.{kind}.{key}",
-                                        f"{mapping(res.get(kind)).get(key)} is {'above' if bound == 'max' else 'below'}"
+                                        f"{mapping(res.get(kind)).get(key)} is"
+                                        f" {'above' if bound == 'max' else 'below'}"
                                         f" the namespace's LimitRange {bound} {value}",
-                                        "size the container within the namespace's LimitRange (or change the range)",
+                                        "size the container within the namespace's LimitRange",
                                     ),
                                 )
                             )

@@ -35,7 +35,10 @@ def resources(resource: Resource, config: Config) -> list[str]:
                 if pod.missing(requests.get(key)) and res.get("requests") is not UNKNOWN:
                     out.append(
                         message(
-                            resource, f"{path}.resources.requests.{key}", f"no {key} request", f"set resources.requests.{key}"
+                            resource,
+                            f"{path}.resources.requests.{key}",
+                            f"no {key} request",
+                            f"set resources.requests.{key}",
                         )
                     )
             for key in ("cpu", "memory"):
@@ -51,7 +54,11 @@ def resources(resource: Resource, config: Config) -> list[str]:
                         )
                     )
             cpu_limit = limits.get("cpu")
-            if cpu_limit not in (None, UNKNOWN) and not pod.managed_cpu_limit and not allowed(resource, config, "cpu-limit"):
+            if (
+                cpu_limit not in (None, UNKNOWN)
+                and not pod.managed_cpu_limit
+                and not allowed(resource, config, "cpu-limit")
+            ):
                 out.append(
                     message(
                         resource,
@@ -79,7 +86,7 @@ def resources(resource: Resource, config: Config) -> list[str]:
 def security_context(resource: Resource, config: Config) -> list[str]:
     """Every Pod Security Standards check of the configured level and version (default: restricted,
     v1.32); a finding is let off only by an exception naming its allowance."""
-    level = config.get("pssLevel") if config.get("pssLevel") in pss.LEVELS else "restricted"
+    level = str(config.get("pssLevel")) if config.get("pssLevel") in pss.LEVELS else "restricted"
     version = pss.parse_version(config.get("pssVersion"))
     out = []
     for pod in pod_specs(resource):
@@ -112,16 +119,16 @@ def read_only_root_filesystem(resource: Resource, config: Config) -> list[str]:
     for pod in pod_specs(resource):
         for path, container in pod.containers(("initContainers", "containers")):
             value = mapping(mapping(container).get("securityContext")).get("readOnlyRootFilesystem")
-            if value is not True and value is not UNKNOWN and not (pod.partial and value is None):
-                if not allowed(resource, config, "writable-root"):
-                    out.append(
-                        message(
-                            resource,
-                            f"{path}.securityContext.readOnlyRootFilesystem",
-                            "the root file system is writable",
-                            "set readOnlyRootFilesystem: true and mount emptyDirs where it writes",
-                        )
+            unset = value is not True and value is not UNKNOWN and not (pod.partial and value is None)
+            if unset and not allowed(resource, config, "writable-root"):
+                out.append(
+                    message(
+                        resource,
+                        f"{path}.securityContext.readOnlyRootFilesystem",
+                        "the root file system is writable",
+                        "set readOnlyRootFilesystem: true and mount emptyDirs where it writes",
                     )
+                )
     return out
 
 
@@ -138,7 +145,12 @@ def image_problems(image: str, config: Config) -> list[tuple[str, str]]:
     if config.get("requireDigest") is True and not digest and not image.startswith(tuple(immutable)):
         out.append((f"{image!r} is not pinned by digest", "reference the image as repository@sha256:..."))
     if registries and not image.startswith(tuple(registries)):
-        out.append((f"{image!r} is not from an allowed registry", f"pull it through the mirror ({', '.join(registries)})"))
+        out.append(
+            (
+                f"{image!r} is not from an allowed registry",
+                f"pull it through the mirror ({', '.join(registries)})",
+            )
+        )
     return out
 
 
@@ -163,7 +175,14 @@ def probes(resource: Resource, config: Config) -> list[str]:
         for path, container in pod.containers(("containers",)):
             for probe in ("readinessProbe", "livenessProbe"):
                 if pod.missing(mapping(container).get(probe)):
-                    out.append(message(resource, f"{path}.{probe}", f"no {probe}", f"add a {probe} on the container's port"))
+                    out.append(
+                        message(
+                            resource,
+                            f"{path}.{probe}",
+                            f"no {probe}",
+                            f"add a {probe} on the container's port",
+                        )
+                    )
     return out
 
 

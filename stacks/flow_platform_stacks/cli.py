@@ -117,7 +117,10 @@ def _check(args: argparse.Namespace) -> int:
             print(f"  [{d.level}] {d.policy}: {d.message}")
     unseen = unseen_components(registrations)
     for reg in unseen:
-        print(f"NOT JUDGED offline: {reg.urn}\n  {PROVIDER_EXPANDED[reg.type]}: a real preview sends its children")
+        print(
+            f"NOT JUDGED offline: {reg.urn}\n"
+            f"  {PROVIDER_EXPANDED[reg.type]}: a real preview sends its children"
+        )
     print(
         f"stack '{files.stack}' against {config_file}: {len(registrations)} resources,"
         f" {len(mandatory)} mandatory and {len(diagnostics) - len(mandatory)} advisory violation(s)"

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
-
-import yaml
 
 from .harness import Registration
 
@@ -205,7 +204,9 @@ def running_pack(
         "PULUMI_CONFIG": "{}",
     }
     command = pack_command(pack_dir, python)
-    process = subprocess.Popen(command, cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        command, cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         port = _read_port(process)
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
