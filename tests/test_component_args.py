@@ -155,3 +155,26 @@ def test_a_bad_value_inside_an_output_fails_when_it_resolves() -> None:
         Exception, match=r"EfsSharedVolume 'home': args\['namespace'\]: 'Team_Prd' is not a DNS label"
     ):
         _run(program)
+
+
+@pytest.mark.parametrize(
+    ("component", "extra", "message"),
+    [
+        (FlowHeadnode, {"memory_limit": "4Gi"}, r"args\['memory_limit'\]: 4Gi is below memory \(8Gi\)"),
+        (
+            NamespaceGuardrails,
+            {"default_limit": {"memory": "64Mi"}},
+            r"args\['default_limit'\]: memory 64Mi is below default_request.memory \(128Mi\)",
+        ),
+        (
+            NamespaceGuardrails,
+            {"max_limit": {"cpu": "50m", "memory": "512Mi"}},
+            r"args\['max_limit'\]: cpu 50m is below default_request.cpu \(100m\)",
+        ),
+    ],
+)
+def test_limits_below_their_requests_are_refused(
+    component: type[pulumi.ComponentResource], extra: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ArgsError, match=message):
+        component("x", {**MINIMAL[component], **extra})  # type: ignore[call-arg]
