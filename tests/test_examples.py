@@ -115,9 +115,9 @@ def test_the_readmes_python_snippet_runs_under_mocks() -> None:
 def test_the_readmes_typescript_snippet_names_schema_inputs() -> None:
     [snippet] = _readme_section_blocks("typescript")
     schema = _schema()
-    for component, body in re.findall(
-        r"new flowplatform\.(\w+)\(\"[\w-]+\", \{(.*?)\}\);", snippet, re.DOTALL
-    ):
+    calls = re.findall(r"new flowplatform\.(\w+)\(\"[\w-]+\", \{(.*?)\}\);", snippet, re.DOTALL)
+    assert [component for component, _ in calls] == ["NamespaceGuardrails", "HyperflowRedis"]
+    for component, body in calls:
         inputs = schema["resources"][f"flow-platform:index:{component}"]["inputProperties"]
         keys = set(re.findall(r"(?:^|[,{]\s*)(\w+):", re.sub(r"\{[^{}]*\}", "{}", body)))
         assert keys and keys <= set(inputs), (component, keys - set(inputs))
