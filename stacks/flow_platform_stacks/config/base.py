@@ -2,11 +2,13 @@
 
 import ipaddress
 import re
+from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
 from flow_platform.k8s import QUANTITY_HELP, Quantity, QuantityError
 from flow_platform.k8s.quantity import MIB
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,6 +21,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from ..errors import KeyProblem
+from .rules import dns_label_problem, dns_subdomain_problem, image_reference_problem
 
 Environment = Literal["dev", "tst", "uat", "prd"]
 SYSTEMS = ("partek", "flink", "hyperflow")
@@ -27,21 +30,43 @@ SYSTEMS = ("partek", "flink", "hyperflow")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
-def _cpu(value: Any) -> Quantity:
+QUANTITY_MAX = Decimal(2**63 - 1)
+"""Kubernetes stores a quantity as int64 (milli-units for CPU): no quantity may exceed 2^63-1."""
+
+
+def _quantity(value: Any) -> Quantity:
+    """A quantity the API server can hold: at most 2^63-1 and no finer than a thousandth."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"expected {QUANTITY_HELP}")
     try:
         quantity = Quantity.parse(value)
     except QuantityError:
         raise ValueError(f"expected {QUANTITY_HELP}") from None
+    except ArithmeticError:
+        raise ValueError("is larger than Kubernetes can store (2^63-1): use a realistic size") from None
+    try:
+        too_big = abs(quantity.value) > QUANTITY_MAX
+        too_fine = not too_big and (quantity.value * 1000) % 1 != 0
+    except ArithmeticError:
+        too_big, too_fine = True, False
+    if too_big:
+        raise ValueError("is larger than Kubernetes can store (2^63-1): use a realistic size such as 16Gi")
+    if too_fine:
+        raise ValueError("is finer than a thousandth (1m), which Kubernetes rounds up: write e.g. 100m")
+    return quantity
+
+
+def _cpu(value: Any) -> Quantity:
+    quantity = _quantity(value)
+    if quantity.value * 1000 > QUANTITY_MAX:
+        raise ValueError("is larger than Kubernetes can store for CPU (in thousandths): use e.g. 2 or 500m")
     if quantity.value <= 0:
         raise ValueError("CPU must be greater than 0 (e.g. 250m or 2)")
     return quantity
 
 
 def _memory(value: Any) -> Quantity:
-    try:
-        quantity = Quantity.parse(value)
-    except QuantityError:
-        raise ValueError(f"expected {QUANTITY_HELP}") from None
+    quantity = _quantity(value)
     if quantity.text.endswith("m"):
         raise ValueError("memory in millibytes is almost certainly a typo: use Mi or Gi (e.g. 512Mi)")
     if quantity.value < 4 * MIB:
@@ -49,6 +74,31 @@ def _memory(value: Any) -> Quantity:
     return quantity
 
 
+def _object_name(value: str) -> str:
+    problem = dns_subdomain_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _dns_label(value: str) -> str:
+    problem = dns_label_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _image_reference(value: str) -> str:
+    problem = image_reference_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+ObjectName = Annotated[str, AfterValidator(_object_name)]
+"""The name of a Kubernetes object the stack refers to (StorageClass, Secret, claim, issuer)."""
+NamespaceName = Annotated[str, AfterValidator(_dns_label)]
+ImageReference = Annotated[str, AfterValidator(_image_reference)]
 Cpu = Annotated[Quantity, PlainValidator(_cpu), PlainSerializer(str)]
 Memory = Annotated[Quantity, PlainValidator(_memory), PlainSerializer(str)]
 Storage = Memory
@@ -59,7 +109,12 @@ IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 class Strict(BaseModel):
-    """Base for every config block: camelCase keys, unknown keys rejected, immutable."""
+    """Base for every config block: camelCase keys, unknown keys rejected, immutable.
+
+    Types are strict: ``true`` is not the integer 1 and ``4`` is not the string "4" (a YAML
+    ``replicas: true`` must not become one replica). An empty string is never a value: it would pass
+    "exactly one of" checks and then count as unset.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
@@ -67,7 +122,19 @@ class Strict(BaseModel):
         populate_by_name=False,
         frozen=True,
         arbitrary_types_allowed=True,
+        strict=True,
+        allow_inf_nan=False,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_empty_strings(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            fields = {info.alias or name for name, info in cls.model_fields.items()}
+            for key, value in data.items():
+                if key in fields and isinstance(value, str) and not value.strip():
+                    raise KeyProblem([key], "is empty: remove the key to leave it unset, or give it a value")
+        return data
 
 
 def check_cidrs(value: list[str]) -> list[str]:
