@@ -8,31 +8,6 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
-# k8s.io/apimachinery/pkg/util/validation: IsDNS1123Subdomain / IsDNS1123Label
-_DNS1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN = re.compile(rf"^{_DNS1123_LABEL}(\.{_DNS1123_LABEL})*$")
-
-
-def dns_subdomain_problem(value: str) -> str | None:
-    """Names of most objects (StorageClass, Secret, PersistentVolumeClaim, IngressClass, ClusterIssuer)."""
-    if len(value) > 253 or not _DNS1123_SUBDOMAIN.match(value):
-        return (
-            "is not a Kubernetes object name (RFC 1123 subdomain): lowercase letters, digits, '-' and '.',"
-            " starting and ending with a letter or digit, at most 253"
-        )
-    return None
-
-
-def dns_label_problem(value: str) -> str | None:
-    """Namespaces and Service names (RFC 1123 label)."""
-    if len(value) > 63 or not re.fullmatch(_DNS1123_LABEL, value):
-        return (
-            "is not a DNS label: lowercase letters, digits and '-', starting and ending alphanumeric,"
-            " at most 63"
-        )
-    return None
-
-
 # github.com/distribution/reference regexp.go (the grammar docker, containerd and the kubelet use)
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
