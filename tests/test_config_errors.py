@@ -528,3 +528,219 @@ def test_a_bad_license_says_what_to_ask_the_vendor_for(bad_config: Any, text: st
     assert fragment in result.message
     assert "0242ac120002" not in result.message, "the license text is a secret"
     assert result.registered == []
+
+
+# --- issue #10: config that was silently wrong ----------------------------------------------------
+
+
+def _append(path: str, value: Any) -> Callable[[Config], None]:
+    def mutate(config: Config) -> None:
+        top, *rest = path.split(".")
+        node = config[f"flow-platform:{top}"]
+        for part in rest:
+            node = node[part]
+        node.append(value)
+
+    return mutate
+
+
+def _many_tags(n: int) -> dict[str, str]:
+    return {f"tag-{i}": "x" for i in range(n)}
+
+
+STRICT_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
+    (
+        "an empty context means no context",
+        "dev",
+        _set("kubernetes.context", ""),
+        ["flow-platform:kubernetes.context", "is empty: remove the key to leave it unset"],
+    ),
+    (
+        "an empty clusterIssuer is not 'one of'",
+        "dev",
+        _set("partek.ingress.clusterIssuer", ""),
+        ["flow-platform:partek.ingress.clusterIssuer", "is empty"],
+    ),
+    (
+        "an empty storageClass is not a class",
+        "dev",
+        _set("hyperflow.storage.storageClass", ""),
+        ["flow-platform:hyperflow.storage.storageClass", "is empty"],
+    ),
+    (
+        "true is not 4 worker replicas",
+        "prd",
+        _set("partek.workers.replicas", True),
+        ["flow-platform:partek.workers.replicas = True", "valid integer"],
+    ),
+    (
+        "true is not port 443",
+        "prd",
+        _set("kubernetes.apiServer.port", True),
+        ["flow-platform:kubernetes.apiServer.port = True", "valid integer"],
+    ),
+    (
+        "two session jobs with one name",
+        "dev",
+        _append(
+            "flink.cluster.sessionJobs", {"name": "top-speed", "jarUri": "local:///a.jar", "parallelism": 1}
+        ),
+        ["flow-platform:flink.cluster.sessionJobs[1].name", "already the name of sessionJobs[0]"],
+    ),
+    (
+        "a memory of 1e300",
+        "prd",
+        _set("flink.cluster.jobManager.memory", "1e300"),
+        ["flow-platform:flink.cluster.jobManager.memory = '1e300'", "out of range"],
+    ),
+    (
+        "a Flink TaskManager above limits.max",
+        "prd",
+        _set("flink.cluster.taskManager.memory", "64Gi"),
+        ["flow-platform:flink.cluster.taskManager.memory", "64Gi is above flink.limits.max.memory (32Gi)"],
+    ),
+    (
+        "a HyperFlow job pod limit above limits.max",
+        "prd",
+        _set("hyperflow.worker.memoryLimit", "20Gi"),
+        ["flow-platform:hyperflow.worker.memoryLimit", "above hyperflow.limits.max.memory (16Gi)"],
+    ),
+    (
+        "a Partek headnode limit above limits.max",
+        "prd",
+        _set("partek.headnode.memoryLimit", "200Gi"),
+        ["flow-platform:partek.headnode.memoryLimit", "above partek.limits.max.memory (128Gi)"],
+    ),
+    (
+        "fewer quota pods than the stack runs",
+        "prd",
+        _set("flink.quota.pods", 5),
+        ["flow-platform:flink.quota.pods", "5 is below the 6 pods the stack runs here (jobManager x2"],
+    ),
+    (
+        "no quota claim for the claim the stack creates",
+        "dev",
+        _set("partek.quota.persistentVolumeClaims", 0),
+        ["flow-platform:partek.quota.persistentVolumeClaims", "below the 1 claim(s)"],
+    ),
+    (
+        "a StorageClass name the API server refuses",
+        "dev",
+        _set("hyperflow.storage.storageClass", "GP3_Fast"),
+        ["flow-platform:hyperflow.storage.storageClass = 'GP3_Fast'", "Kubernetes object name"],
+    ),
+    (
+        "a TLS secret name the API server refuses",
+        "prd",
+        _set("partek.ingress.tlsSecret", "flow tls"),
+        ["flow-platform:partek.ingress.tlsSecret = 'flow tls'", "Kubernetes object name"],
+    ),
+    (
+        "an image name the runtime refuses",
+        "dev",
+        _set("hyperflow.engine.image.repository", "hyperflowwms//hyperflow"),
+        ["flow-platform:hyperflow.engine.image"],
+    ),
+    (
+        "an unpinned copier image",
+        "prd",
+        _set("aws.ecr.copyJob.copierImage", "quay.io/skopeo/stable"),
+        ["flow-platform:aws.ecr.copyJob.copierImage", "tag or digest"],
+    ),
+    (
+        "a restart strategy Flink does not know",
+        "prd",
+        _set("flink.cluster.restartStrategy", {"type": "exponential"}),
+        ["flow-platform:flink.cluster.restartStrategy.type", "not a Flink restart strategy"],
+    ),
+    (
+        "a restart strategy option of another strategy",
+        "prd",
+        _set(
+            "flink.cluster.restartStrategy", {"type": "fixed-delay", "exponential-delay.max-backoff": "1 min"}
+        ),
+        ["flow-platform:flink.cluster.restartStrategy.exponential-delay.max-backoff", "fixed-delay.attempts"],
+    ),
+    (
+        "a restart strategy value that is not a duration",
+        "prd",
+        _set("flink.cluster.restartStrategy", {"type": "fixed-delay", "fixed-delay.delay": "soon"}),
+        ["flow-platform:flink.cluster.restartStrategy.fixed-delay.delay", "not a duration"],
+    ),
+    (
+        "the second node CIDR is the bad one",
+        "dev",
+        _set("hyperflow.storage.nodeCidrs", ["10.10.0.0/16", "10.300.0.0/16"]),
+        ["flow-platform:hyperflow.storage.nodeCidrs[1]"],
+    ),
+    (
+        "more AWS tags than a resource may carry",
+        "prd",
+        _set("aws.tags", _many_tags(46)),
+        ["flow-platform:aws.tags", "AWS allows 50 per resource", "so at most 45"],
+    ),
+    (
+        "an AWS tag value too long",
+        "prd",
+        _set("aws.tags", {"owner": "x" * 257}),
+        ["flow-platform:aws.tags.owner", "0-256"],
+    ),
+    (
+        "an AWS tag key with characters AWS refuses",
+        "prd",
+        _set("aws.tags", {"owner#1": "x"}),
+        ["flow-platform:aws.tags.owner#1", "tag key"],
+    ),
+    (
+        "an AWS tag in the aws: namespace",
+        "prd",
+        _set("aws.tags", {"aws:owner": "x"}),
+        ["flow-platform:aws.tags.aws:owner", "reserved for AWS"],
+    ),
+    (
+        "an AWS tag the components set",
+        "prd",
+        _set("aws.tags", {"env": "production"}),
+        ["flow-platform:aws.tags.env", "set by the components"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("title", "env", "mutate", "expected"), STRICT_CASES, ids=[c[0] for c in STRICT_CASES]
+)
+def test_config_that_was_silently_wrong_is_an_error(
+    bad_config: Any, title: str, env: str, mutate: Callable[[Config], None], expected: list[str]
+) -> None:
+    result = bad_config(env, mutate)
+    for fragment in expected:
+        assert fragment in result.message, f"{title}: {fragment!r} not in:\n{result.message}"
+    assert result.registered == [], f"{title}: resources were registered before the error"
+
+
+def test_the_documented_tag_limits_pass_at_the_boundary(stack: Any) -> None:
+    from conftest import raw_stack_yaml, run_config
+
+    config = raw_stack_yaml("prd")["config"]
+    config["flow-platform:aws"]["tags"] = {f"k{i}": "v" * 256 for i in range(45)}
+    config["flow-platform:aws"]["tags"]["c" * 128] = "ünïcode ok @ + = : / _ . -"
+    del config["flow-platform:aws"]["tags"]["k0"]
+    assert run_config("prd", config)
+
+
+def test_a_disabled_system_needs_nothing_else() -> None:
+    from conftest import raw_stack_yaml, run_config
+
+    config = raw_stack_yaml("dev")["config"]
+    config["flow-platform:hyperflow"] = {"enabled": False}
+    config["flow-platform:flink"] = {"enabled": False}
+    registrations = run_config("dev", config)
+    namespaces = {
+        r.inputs["metadata"]["name"] for r in registrations if r.type == "kubernetes:core/v1:Namespace"
+    }
+    assert namespaces == {"partek-dev"}
+
+
+def test_a_disabled_block_with_a_real_mistake_is_still_reported(bad_config: Any) -> None:
+    result = bad_config("dev", _set("hyperflow", {"enabled": False, "storage": {"mode": "nfs"}}))
+    assert "flow-platform:hyperflow.storage.mode" in result.message
