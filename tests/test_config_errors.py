@@ -744,3 +744,150 @@ def test_a_disabled_system_needs_nothing_else() -> None:
 def test_a_disabled_block_with_a_real_mistake_is_still_reported(bad_config: Any) -> None:
     result = bad_config("dev", _set("hyperflow", {"enabled": False, "storage": {"mode": "nfs"}}))
     assert "flow-platform:hyperflow.storage.mode" in result.message
+
+
+# --- the stack file itself: namespaces, YAML, size; other stacks' files -------------------------
+
+
+def _render_file(tmp_path: Any, text: str, capsys: Any, name: str = "Pulumi.mine.yaml") -> tuple[int, str]:
+    from conftest import ROOT
+    from flow_platform_stacks.cli import main
+
+    stack_file = tmp_path / name
+    stack_file.write_text(text)
+    code = main(["render", str(stack_file), "--project-dir", str(ROOT), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if code != 0:
+        assert not (tmp_path / "out").exists(), "nothing is written for a stack with bad config"
+    return code, err
+
+
+def _dev_text() -> str:
+    from conftest import ROOT
+
+    return (ROOT / "Pulumi.dev.yaml").read_text()
+
+
+def test_a_typo_in_the_namespace_prefix_is_an_error_with_a_hint(tmp_path: Any, capsys: Any) -> None:
+    code, err = _render_file(
+        tmp_path, _dev_text().replace("flow-platform:partek:", "flow-platfrom:partek:"), capsys
+    )
+    assert code == 2
+    assert "flow-platfrom:partek: config namespace 'flow-platfrom' is not used by this program" in err
+    assert "did you mean 'flow-platform'?" in err
+    assert "aws: (AWS provider config), kubernetes: (Kubernetes provider config)" in err
+
+
+def test_provider_namespaces_are_accepted(tmp_path: Any, capsys: Any) -> None:
+    text = _dev_text().replace(
+        "config:\n", "config:\n  aws:region: us-west-2\n  kubernetes:context: flow-dev\n", 1
+    )
+    assert _render_file(tmp_path, text, capsys)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        (
+            "config:\n  flow-platform:environment: dev\n   bad indent: [\n",
+            ["Pulumi.mine.yaml, line 3", "not valid YAML"],
+        ),
+        ("- config\n- list\n", ["Pulumi.mine.yaml", "must be a mapping with a config: key, not a list"]),
+        ("config: [a, b]\n", ["Pulumi.mine.yaml", "config: must be a mapping"]),
+        (
+            "config:\n  flow-platform:environment: dev\n  flow-platform:environment: prd\n",
+            ["Pulumi.mine.yaml, line 3", "duplicate key 'flow-platform:environment' (first at line 2)"],
+        ),
+        (
+            "config:\n  flow-platform:partek:\n    enabled: true\n    enabled: false\n",
+            ["line 4", "duplicate key 'enabled' (first at line 3)"],
+        ),
+    ],
+    ids=[
+        "not YAML",
+        "not a mapping",
+        "config not a mapping",
+        "duplicate top key",
+        "duplicate nested key",
+    ],
+)
+def test_a_broken_stack_file_is_a_clean_error_naming_file_and_line(
+    tmp_path: Any, capsys: Any, text: str, fragments: list[str]
+) -> None:
+    code, err = _render_file(tmp_path, text, capsys)
+    assert code == 2
+    assert "invalid configuration for stack 'mine'" in err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def test_a_stack_file_that_is_not_text_is_a_clean_error(tmp_path: Any, capsys: Any) -> None:
+    from conftest import ROOT
+    from flow_platform_stacks.cli import main
+
+    stack_file = tmp_path / "Pulumi.mine.yaml"
+    stack_file.write_bytes(b"config:\n  x: \xff\xfe\n")
+    assert main(["render", str(stack_file), "--project-dir", str(ROOT), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "Pulumi.mine.yaml: is not UTF-8 text" in err and "Traceback" not in err
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path: Any, capsys: Any) -> None:
+    import time
+
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        levels.append(f"{'abcdefghi'[i]}: &{'abcdefghi'[i]} [{', '.join(['*' + 'abcdefghi'[i - 1]] * 9)}]")
+    text = "config:\n" + "".join(f"  {line}\n" for line in levels) + "  flow-platform:x: *i\n"
+    assert len(text) < 1000
+    started = time.monotonic()
+    code, err = _render_file(tmp_path, text, capsys)
+    assert code == 2 and "expands to more than 50000 values through YAML aliases" in err
+    assert time.monotonic() - started < 5
+
+
+def test_a_huge_stack_file_is_refused(tmp_path: Any, capsys: Any) -> None:
+    text = _dev_text() + "".join(f"# padding {i:08d} {'x' * 80}\n" for i in range(12_000))
+    code, err = _render_file(tmp_path, text, capsys)
+    assert code == 2 and "more than the 1048576 a stack file may hold" in err
+
+
+def _project_with(tmp_path: Any, extra: dict[str, str]) -> Any:
+    import shutil
+
+    from conftest import ROOT
+
+    project = tmp_path / "project"
+    project.mkdir()
+    for path in ROOT.glob("Pulumi*.yaml"):
+        shutil.copy(path, project / path.name)
+    for name, text in extra.items():
+        (project / name).write_text(text)
+    return project
+
+
+def test_a_scratch_copy_or_a_broken_file_does_not_break_another_stack(
+    tmp_path: Any, capsys: Any, caplog: Any
+) -> None:
+    from conftest import ROOT
+    from flow_platform_stacks.cli import main
+
+    project = _project_with(
+        tmp_path,
+        {
+            "Pulumi.mytst.yaml": (ROOT / "Pulumi.tst.yaml").read_text(),  # a second installer for nonprod
+            "Pulumi.broken.yaml": "config: {flow-platform:flink: [\n",
+            "Pulumi.odd.yaml": "config:\n  flow-platform:flink: {operator: 7}\n",
+        },
+    )
+    assert main(["render", "dev", "--project-dir", str(project), "--out", str(tmp_path / "dev")]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert "Pulumi.broken.yaml is ignored for the Flink operator plan" in caplog.text
+    assert "Pulumi.odd.yaml is ignored for the Flink operator plan" in caplog.text
+    assert "stacks mytst, tst all install the Flink operator on cluster 'nonprod'" in caplog.text
+    # the installers themselves must agree, and the error says so
+    assert main(["render", "tst", "--project-dir", str(project), "--out", str(tmp_path / "tst")]) == 2
+    err = capsys.readouterr().err
+    assert "stacks mytst, tst all install the operator on cluster 'nonprod'" in err
+    assert "the stacks of one cluster must agree" in err
