@@ -26,7 +26,7 @@ class _StackFileLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             try:
                 first = seen.setdefault(key, line)
@@ -81,7 +81,7 @@ def load_yaml_file(path: Path, what: str) -> Any:
         raise fail("is not UTF-8 text") from None
     loader = _StackFileLoader(text)
     try:
-        node = loader.get_single_node()  # type: ignore[no-untyped-call]
+        node = loader.get_single_node()
         if node is None:
             return None
         if _expanded_size(node, {}, MAX_YAML_NODES) > MAX_YAML_NODES:
@@ -90,7 +90,7 @@ def load_yaml_file(path: Path, what: str) -> Any:
                 " write the values out",
                 node.start_mark,
             )
-        return loader.construct_document(node)  # type: ignore[no-untyped-call]
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as error:
         message = " ".join(filter(None, [error.context, error.problem])) or "is not valid YAML"
         raise fail(f"not valid YAML: {message}", error.problem_mark or error.context_mark) from None
@@ -99,7 +99,7 @@ def load_yaml_file(path: Path, what: str) -> Any:
     except RecursionError:
         raise fail("nests values too deeply") from None
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
 
 
 def stack_name_of(stack_file: Path) -> str:

@@ -141,7 +141,11 @@ class StackConfig(Strict):
         """
         if not isinstance(data, dict):
             return data
-        models = {"partek": PartekConfig, "flink": FlinkConfig, "hyperflow": HyperflowConfig}
+        models: dict[str, type[SystemConfig]] = {
+            "partek": PartekConfig,
+            "flink": FlinkConfig,
+            "hyperflow": HyperflowConfig,
+        }
         data = dict(data)
         for name, model in models.items():
             block = data.get(name)
