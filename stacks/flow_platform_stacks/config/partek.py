@@ -15,7 +15,19 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from ..errors import SECRET_MASK, KeyProblem
-from .base import DNS_LABEL, HOSTNAME, Cpu, Memory, Storage, Strict, SystemConfig, check_cidrs
+from .base import (
+    DNS_LABEL,
+    HOSTNAME,
+    Cpu,
+    Memory,
+    NamespaceName,
+    ObjectName,
+    Storage,
+    Strict,
+    SystemConfig,
+    check_cidrs,
+)
+from .rules import image_reference_problem
 
 
 class ImageConfig(Strict):
@@ -29,6 +41,13 @@ class ImageConfig(Strict):
     @classmethod
     def _pinned(cls, value: str) -> str:
         return validation.image_tag(value)
+
+    @model_validator(mode="after")
+    def _reference(self) -> Self:
+        problem = image_reference_problem(self.ref())
+        if problem:
+            raise KeyProblem(["repository"], problem)
+        return self
 
     def ref(self) -> str:
         return f"{self.repository}:{self.tag}" + (f"@{self.digest}" if self.digest else "")
@@ -77,7 +96,7 @@ class LicenseConfig(Strict):
     """flexlm: the Partek.lic text, a secret (``pulumi config set --secret --path partek.license.text``)."""
     image: ImageConfig | None = None
     """flexlm: Partek's FlexLM server image."""
-    storage_class: str | None = None
+    storage_class: ObjectName | None = None
     """flexlm: StorageClass of the 10Gi license volume."""
     namespace: str | None = None
     """flexlm: the license server's own namespace (default ``partek-license-<env>``)."""
@@ -163,8 +182,8 @@ class HomeConfig(Strict):
 
     efs: bool = False
     """Create an EFS file system for it (needs ``aws.efs``)."""
-    claim_name: str | None = None
-    storage_class: str | None = None
+    claim_name: ObjectName | None = None
+    storage_class: ObjectName | None = None
     size: Storage | None = None
     """storageClass only (default 500Gi): growing it is a volume expansion (the class must allow it)."""
 
@@ -211,13 +230,13 @@ class IngressConfig(Strict):
     """HTTPS access to the web UI."""
 
     host: str
-    class_name: str = "nginx"
-    tls_secret: str | None = None
-    cluster_issuer: str | None = None
+    class_name: ObjectName = "nginx"
+    tls_secret: ObjectName | None = None
+    cluster_issuer: ObjectName | None = None
     acme_challenge: Literal["http-01", "dns-01", "none"] | None = None
     """With clusterIssuer: how it proves the host. ``http-01`` opens the ingress controller -> solver
     pod rule (port 8089) in the Flow namespace; ``dns-01`` and ``none`` (a non-ACME issuer) need no rule."""
-    controller_namespace: str = "ingress-nginx"
+    controller_namespace: NamespaceName = "ingress-nginx"
     controller_labels: dict[str, str] = Field(
         default_factory=lambda: {"app.kubernetes.io/name": "ingress-nginx"}
     )
