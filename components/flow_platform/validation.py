@@ -82,9 +82,11 @@ def help_of(check: Callable[[Any], Any]) -> str:
 # --- quantities -----------------------------------------------------------------------------------
 
 
-@described(QUANTITY_HELP)
-def quantity(value: object) -> "Quantity":
-    """Any non-negative Kubernetes quantity."""
+MAX_QUANTITY = 2**60
+"""1Ei: far above any real request, and below what arithmetic on quantities can overflow."""
+
+
+def _parse_quantity(value: object) -> "Quantity":
     # imported here: flow_platform.k8s imports this module (its components check their args)
     from .k8s.quantity import Quantity, QuantityError
 
@@ -93,25 +95,36 @@ def quantity(value: object) -> "Quantity":
     try:
         parsed = Quantity.parse(value)
     except QuantityError:
-        raise ValueError(f"expected {QUANTITY_HELP}, got {value!r}") from None
-    if not parsed.value.is_finite() or parsed.value < 0 or parsed.value > Quantity.parse("1E").value:
-        raise ValueError(f"{value!r} is out of range: a quantity is between 0 and 1E")
+        raise ValueError(f"expected {QUANTITY_HELP}") from None
+    if not parsed.value.is_finite() or abs(parsed.value) > MAX_QUANTITY:
+        raise ValueError(f"{parsed.text} is out of range: quantities are at most 1Ei")
+    return parsed
+
+
+@described(QUANTITY_HELP)
+def quantity(value: object) -> "Quantity":
+    """Any non-negative Kubernetes quantity (a quota, a count)."""
+    parsed = _parse_quantity(value)
+    if parsed.value < 0:
+        raise ValueError(f"{parsed.text} is negative: expected {QUANTITY_HELP}")
     return parsed
 
 
 @described(f"a CPU amount greater than 0: {QUANTITY_HELP}")
 def cpu(value: object) -> "Quantity":
     """A CPU request or limit: greater than zero (``250m``, ``2``)."""
-    parsed = quantity(value)
+    parsed = _parse_quantity(value)
     if parsed.value <= 0:
-        raise ValueError(f"CPU must be greater than 0 (e.g. 250m or 2), got {value!r}")
+        raise ValueError("CPU must be greater than 0 (e.g. 250m or 2)")
     return parsed
 
 
 @described(f"a memory size of at least 4Mi: {QUANTITY_HELP}")
 def memory(value: object) -> "Quantity":
     """A memory (or storage) size: binary or decimal units, never millibytes, at least 4 MiB."""
-    parsed = quantity(value)
+    parsed = _parse_quantity(value)
+    if parsed.value <= 0:
+        raise ValueError("memory must be greater than 0 (e.g. 512Mi or 2Gi)")
     if parsed.text.endswith("m"):
         raise ValueError("memory in millibytes is almost certainly a typo: use Mi or Gi (e.g. 512Mi)")
     if parsed.value < 4 * MIB:
@@ -281,17 +294,7 @@ def non_empty_text(value: object) -> str:
 
 def one_of(enum_type: type[Enum]) -> Callable[[Any], str]:
     """A member of ``enum_type`` (or its value); returns the plain value."""
-    allowed = [str(member.value) for member in enum_type]
-    help_text = f"one of {', '.join(repr(a) for a in allowed)}"
-
-    @described(help_text)
-    def check(value: object) -> str:
-        raw = value.value if isinstance(value, enum_type) else value
-        if raw not in allowed:
-            raise ValueError(f"{value!r} is not {help_text}")
-        return str(raw)
-
-    return check
+    return choice([str(member.value) for member in enum_type])
 
 
 def choice(allowed: Sequence[str]) -> Callable[[Any], str]:
@@ -329,7 +332,9 @@ def cidr(value: object) -> str:
     except ValueError:
         raise ValueError(f"{block!r} is not a CIDR block such as 10.0.0.0/16 (host bits zero)") from None
     if network.prefixlen == 0:
-        raise ValueError(f"{block!r} opens the rule to every address: name the exact range")
+        raise ValueError(
+            f"{block!r} opens egress to everything (or ingress from anywhere): name the exact range"
+        )
     return block
 
 
@@ -586,6 +591,22 @@ class ArgsSpec:
         finally:
             _CONTEXT.reset(token)
         return cast(ArgsT, checked)
+
+
+def not_below(
+    key: str, floor_key: str, floor_default: str | None = None
+) -> Callable[[Mapping[str, Any]], None]:
+    """A rule: quantity ``key`` (when set) is not below ``floor_key`` (a limit below its request)."""
+
+    def predicate(args: Mapping[str, Any]) -> str | None:
+        value, floor = args.get(key), args.get(floor_key, floor_default)
+        if any(x is None or isinstance(x, pulumi.Output) for x in (value, floor)):
+            return None
+        if _parse_quantity(value) < _parse_quantity(floor):
+            return f"{value} is below {floor_key} ({floor})"
+        return None
+
+    return rule(key, predicate)
 
 
 def rule(

@@ -3,10 +3,13 @@
 The recording monitor sees the whole ``RegisterResource`` request, so resource options the
 engine would receive (protect, retain_on_delete, depends_on, ignore_changes, aliases) are
 recorded as well as inputs. Values only the cloud can compute, and secrets, become marked
-placeholders: ``<computed:NAME.FIELD>`` and ``[secret]``; never real-looking values.
+placeholders: ``<computed:NAME.FIELD>`` and ``[secret]``; never real-looking values. A Secret
+whose type fixes the format of a value gets the smallest valid value of that format instead
+(``{"auths":{}}`` for a docker config), so the render is still an object the API server admits.
 """
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -16,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
@@ -24,6 +26,7 @@ from pulumi.runtime.stack import Stack
 
 from . import PROJECT
 from .errors import SECRET_MASK
+from .stackfile import load_yaml_file, stack_file_config
 
 COMPUTED = "<computed:{name}.{field}>"
 _SIG = rpc._special_sig_key
@@ -93,6 +96,31 @@ def _mask(value: Any) -> Any:
     if isinstance(value, list):
         return [_mask(v) for v in value]
     return SECRET_MASK
+
+
+# Secret types whose values the API server parses (k8s.io/kubernetes v1.32
+# pkg/apis/core/validation ValidateSecret): type -> (key, an empty but valid value).
+TYPED_SECRET_PLACEHOLDERS = {
+    "kubernetes.io/dockerconfigjson": (".dockerconfigjson", '{"auths":{}}'),
+    "kubernetes.io/dockercfg": (".dockercfg", "{}"),
+}
+
+
+def typed_secret_placeholders(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Replace the ``[secret]`` mask of a typed Secret's parsed key by a valid empty value."""
+    typed = TYPED_SECRET_PLACEHOLDERS.get(str(inputs.get("type")))
+    if typed is None:
+        return inputs
+    key, placeholder = typed
+    out = dict(inputs)
+    for field_name, value in (
+        ("stringData", placeholder),
+        ("data", base64.b64encode(placeholder.encode()).decode()),
+    ):
+        values = out.get(field_name)
+        if isinstance(values, dict) and values.get(key) == SECRET_MASK:
+            out[field_name] = {**values, key: value}
+    return out
 
 
 def _urn_of_ref(ref: str) -> str | None:
@@ -169,10 +197,15 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 def _registration(urn: str, request: Any) -> Registration:
     inputs = _plain(json_format.MessageToDict(request.object))
+    if request.type == "kubernetes:core/v1:Secret":
+        inputs = typed_secret_placeholders(inputs)
     options: dict[str, Any] = {
         "protect": bool(request.protect) if request.HasField("protect") else False,
         "retain_on_delete": bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
         "depends_on": sorted(request.dependencies),
+        "property_dependencies": {
+            k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items()) if v.urns
+        },
         "ignore_changes": sorted(request.ignoreChanges),
         "replace_on_changes": sorted(request.replaceOnChanges),
         "delete_before_replace": bool(request.deleteBeforeReplace),
@@ -180,6 +213,11 @@ def _registration(urn: str, request: Any) -> Registration:
         "aliases": sorted(json_format.MessageToJson(a, sort_keys=True, indent=None) for a in request.aliases)
         + sorted(request.aliasURNs),
     }
+    if request.HasField("customTimeouts"):
+        timeouts = request.customTimeouts
+        options["custom_timeouts"] = {
+            k: v for k, v in (("create", timeouts.create), ("update", timeouts.update)) if v
+        }
     if request.deletedWith:
         options["deleted_with"] = request.deletedWith
     if request.importId:
@@ -223,15 +261,27 @@ def _config_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
+        return json.dumps(_jsonable(value), sort_keys=True)
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """YAML's extra types (dates, binary, sets, non-string keys) as the text the CLI would pass."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else _config_text(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
     return str(value)
 
 
 def project_defaults(project_file: Path) -> dict[str, Any]:
     """Defaults declared in Pulumi.yaml's ``config:`` block, as the CLI applies them."""
-    doc = yaml.safe_load(project_file.read_text()) or {}
+    doc = load_yaml_file(project_file, "the project file") or {}
+    config = doc.get("config") if isinstance(doc, dict) else None
     defaults: dict[str, Any] = {}
-    for key, decl in (doc.get("config") or {}).items():
+    for key, decl in (config if isinstance(config, dict) else {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
         if isinstance(decl, dict) and "default" in decl:
             defaults[full] = decl["default"]
@@ -240,9 +290,8 @@ def project_defaults(project_file: Path) -> dict[str, Any]:
 
 def read_stack_file(stack_file: Path, project_file: Path | None = None) -> tuple[dict[str, str], list[str]]:
     """A stack file's config as the engine passes it: full keys -> text, plus the secret keys."""
-    doc = yaml.safe_load(stack_file.read_text()) or {}
     values: dict[str, Any] = project_defaults(project_file) if project_file else {}
-    for key, value in (doc.get("config") or {}).items():
+    for key, value in stack_file_config(stack_file).items():
         values[key if ":" in key else f"{PROJECT}:{key}"] = value
     config: dict[str, str] = {}
     secret_keys: list[str] = []

@@ -133,7 +133,7 @@ class ImageCopyJob(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        k8s.core.v1.ServiceAccount(
+        account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account",
             metadata={
                 "name": SERVICE_ACCOUNT,
@@ -171,7 +171,7 @@ class ImageCopyJob(pulumi.ComponentResource):
             f"{name}-cronjob",
             metadata={"name": NAME, "namespace": namespace, "labels": labels},
             spec=cron_spec,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),  # its pods run as it
         )
         internet_https = [{"ipBlock": {"cidr": "0.0.0.0/0", "except": PRIVATE_RANGES}}]
         network_policy(

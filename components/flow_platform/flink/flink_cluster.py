@@ -43,7 +43,7 @@ DEFAULT_CHECKPOINT_INTERVAL = "60 s"
 DEFAULT_CHECKPOINTS_RETAINED = 3
 DEFAULT_RESTART_STRATEGY = {"type": "exponential-delay"}
 DEFAULT_UPGRADE_MODE = "stateless"
-DEFAULT_JOB_STATE = "running"
+DEFAULT_STATE = "running"
 DEFAULT_INGRESS_CLASS = "nginx"
 DEFAULT_INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
 DEFAULT_API_SERVER_PORT = 443
@@ -220,7 +220,7 @@ def _job(job: JobSpec) -> dict[str, Any]:
         "jarURI": job["jar_uri"],
         "parallelism": job["parallelism"],
         "upgradeMode": job.get("upgrade_mode", DEFAULT_UPGRADE_MODE),
-        "state": job.get("state", DEFAULT_JOB_STATE),
+        "state": job.get("state", DEFAULT_STATE),
     }
     if job.get("entry_class"):
         spec["entryClass"] = job["entry_class"]

@@ -53,9 +53,9 @@ class NamespaceGuardrailsArgs(TypedDict, total=False):
     """Environment label value (``deployment: <env>``): dev, tst, uat or prd."""
     system: Required[pulumi.Input[str]]
     """The system the namespace hosts (partek, flink, hyperflow, ...), for labels and quotas."""
-    pod_security: pulumi.Input[PodSecurityLevel]
+    pod_security: PodSecurityLevel
     """Pod Security Admission ``enforce`` level; anything but ``restricted`` needs an exception.
-    Default: ``restricted``."""
+    A plain value: admission policy is reviewed in code, never computed. Default: ``restricted``."""
     pod_security_exception: pulumi.Input[str]
     """Why this namespace cannot be ``restricted``; recorded as an annotation for reviewers.
     Default: none (required when ``pod_security`` is not ``restricted``)."""
@@ -67,12 +67,27 @@ class NamespaceGuardrailsArgs(TypedDict, total=False):
     default_limit: Required[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """LimitRange ``default`` limits for containers that set none (memory; cpu only if wanted)."""
     max_limit: Required[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
-    """LimitRange ``max`` per container: the largest pod the environment admits."""
+    """LimitRange ``max`` per container: the largest pod the environment admits. Its ``cpu`` is
+    rendered only with a ``default_limit`` cpu: the API server defaults every container's CPU limit
+    to ``max.cpu`` otherwise (see :func:`flow_platform.k8s.resources.limit_range_spec`)."""
     quota: Required[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """ResourceQuota ``hard`` limits (``requests.cpu``, ``limits.memory``, ``pods``, ...)."""
     protect: bool
     """Protect the namespace from deletion (deleting it deletes every claim inside); a plain bool
     because resource options must be known when the resource is registered. Default: ``false``."""
+
+
+def _ordered(args: Mapping[str, Any], low_key: str, high_key: str, resource: str) -> str | None:
+    """``low_key[resource]`` is not above ``high_key[resource]`` (when both are known now)."""
+    low, high = args[low_key], args[high_key]
+    if isinstance(low, pulumi.Output) or isinstance(high, pulumi.Output):
+        return None
+    low_value, high_value = low.get(resource), high.get(resource)
+    if not isinstance(low_value, str) or not isinstance(high_value, str):
+        return None
+    if v.quantity(low_value) > v.quantity(high_value):
+        return f"{resource} {high_value} is below {low_key}.{resource} ({low_value})"
+    return None
 
 
 ARGS = v.ArgsSpec(
@@ -91,6 +106,11 @@ ARGS = v.ArgsSpec(
         "quota": v.resource_map(QUOTA_KEYS, v.quantity),
         "protect": v.boolean,
     },
+    rules=[
+        v.rule("default_limit", lambda a: _ordered(a, "default_request", "default_limit", "memory")),
+        v.rule("max_limit", lambda a: _ordered(a, "default_limit", "max_limit", "memory")),
+        v.rule("max_limit", lambda a: _ordered(a, "default_request", "max_limit", "cpu")),
+    ],
 )
 
 

@@ -15,8 +15,9 @@ from flow_platform.k8s import Quantity
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ..errors import KeyProblem
-from .base import HOSTNAME, Memory, Strict, SystemConfig
+from .base import HOSTNAME, Memory, NamespaceName, ObjectName, Strict, SystemConfig
 from .partek import ImageConfig
+from .rules import restart_strategy_problems
 
 FlinkVersion = Literal["v1_19", "v1_20", "v2_0", "v2_1", "v2_2"]
 UpgradeMode = Literal["last-state", "savepoint", "stateless"]
@@ -36,7 +37,7 @@ class OperatorConfig(Strict):
     manage_crds: bool = False
     """This stack creates the cluster's Flink CRDs (exactly one stack per cluster); the others read
     them, so they come up after it."""
-    namespace: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    namespace: NamespaceName | None = None
     """The operator's namespace (default ``flink-operator-<env>``)."""
     image: ImageConfig
     """The operator image, pinned."""
@@ -99,11 +100,11 @@ class FlinkClusterConfig(Strict):
     checkpoints_retained: int = Field(default=3, ge=1, le=100)
     restart_strategy: dict[str, str] = Field(default_factory=lambda: {"type": "exponential-delay"})
     flink_configuration: dict[str, str] = Field(default_factory=dict)
-    service_account: str = "flink"
+    service_account: ObjectName = "flink"
     storage_size: Memory = Field(default_factory=lambda: Quantity.parse("50Gi"))
     ingress_host: str | None = None
-    tls_secret: str | None = None
-    cluster_issuer: str | None = None
+    tls_secret: ObjectName | None = None
+    cluster_issuer: ObjectName | None = None
     savepoint_snapshot: bool = False
 
     @field_validator("flink_version", mode="before")
@@ -113,6 +114,13 @@ class FlinkClusterConfig(Strict):
             state = "refuses" if value in ("v1_13", "v1_14") else "deprecates"
             supported = ", ".join(SUPPORTED_FLINK_VERSIONS)
             raise ValueError(f"operator {OPERATOR_VERSION} {state} {value}: use one of {supported}")
+        return value
+
+    @field_validator("restart_strategy")
+    @classmethod
+    def _restart_strategy(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, problem in restart_strategy_problems(value):
+            raise KeyProblem([key], problem)
         return value
 
     @field_validator("ingress_host")
@@ -131,6 +139,15 @@ class FlinkClusterConfig(Strict):
                 raise KeyProblem(["sessionJobs"], "session jobs need mode 'session'")
         elif self.job is not None:
             raise KeyProblem(["job"], "session mode has no job of its own: use sessionJobs")
+        seen: dict[str, int] = {}
+        for i, session_job in enumerate(self.session_jobs):
+            first = seen.setdefault(session_job.name, i)
+            if first != i:
+                raise KeyProblem(
+                    ["sessionJobs", i, "name"],
+                    f"{session_job.name!r} is already the name of sessionJobs[{first}]:"
+                    " each session job is its own FlinkSessionJob",
+                )
         slots_total = self.slots * self.task_manager.replicas
         jobs = [("job", self.job)] if self.job else []
         jobs += [(f"sessionJobs[{i}]", j) for i, j in enumerate(self.session_jobs)]
