@@ -876,7 +876,7 @@ def test_a_scratch_copy_or_a_broken_file_does_not_break_another_stack(
     project = _project_with(
         tmp_path,
         {
-            "Pulumi.mytst.yaml": (ROOT / "Pulumi.tst.yaml").read_text(),  # a second installer for nonprod
+            "Pulumi.mytst.yaml": (ROOT / "Pulumi.tst.yaml").read_text(),  # a second CRD manager for nonprod
             "Pulumi.broken.yaml": "config: {flow-platform:flink: [\n",
             "Pulumi.odd.yaml": "config:\n  flow-platform:flink: {operator: 7}\n",
         },
@@ -885,9 +885,9 @@ def test_a_scratch_copy_or_a_broken_file_does_not_break_another_stack(
     assert "Traceback" not in capsys.readouterr().err
     assert "Pulumi.broken.yaml is ignored for the Flink operator plan" in caplog.text
     assert "Pulumi.odd.yaml is ignored for the Flink operator plan" in caplog.text
-    assert "stacks mytst, tst all install the Flink operator on cluster 'nonprod'" in caplog.text
-    # the installers themselves must agree, and the error says so
+    assert "stacks mytst, tst all manage the Flink CRDs of cluster 'nonprod'" in caplog.text
+    # the CRD managers themselves must agree, and the error says so
     assert main(["render", "tst", "--project-dir", str(project), "--out", str(tmp_path / "tst")]) == 2
     err = capsys.readouterr().err
-    assert "stacks mytst, tst all install the operator on cluster 'nonprod'" in err
+    assert "stacks mytst, tst all manage the Flink CRDs of cluster 'nonprod'" in err
     assert "the stacks of one cluster must agree" in err

@@ -61,7 +61,7 @@ def _stack_peers(project_dir: Path, stack: str, cfg: StackConfig) -> dict[str, l
                 if isinstance(error, ConfigError)
                 else "no operator.cluster"
             )
-            pulumi.log.warn(f"{path.name} is ignored for the Flink CRD plan: {reason}")
+            pulumi.log.warn(f"{path.name} is ignored for the Flink operator plan: {reason}")
             continue
         peers.setdefault(cluster, []).append(peer)
     return peers
