@@ -319,7 +319,7 @@ class FlinkCluster(pulumi.ComponentResource):
                 "namespace": namespace,
                 "labels": labels,
                 "annotations": wait_annotations(
-                    "FlinkDeployment", job.get("state", DEFAULT_JOB_STATE) if job else None
+                    "FlinkDeployment", job.get("state", DEFAULT_STATE) if job else None
                 ),
             },
             spec=spec,
@@ -335,7 +335,7 @@ class FlinkCluster(pulumi.ComponentResource):
                     "namespace": namespace,
                     "labels": labels,
                     "annotations": wait_annotations(
-                        "FlinkSessionJob", session["job"].get("state", DEFAULT_JOB_STATE)
+                        "FlinkSessionJob", session["job"].get("state", DEFAULT_STATE)
                     ),
                 },
                 spec={"deploymentName": deployment_name, "job": _job(session["job"])},
