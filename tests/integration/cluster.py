@@ -90,18 +90,23 @@ def _crd_kind(url: str) -> tuple[str, str]:
 
 
 def stack_crds(stacks: Iterable[Iterable[Registration]]) -> list[dict[str, Any]]:
-    """The CRDs the stacks install (``kubernetes:yaml/v2:ConfigFile`` by URL) for the custom kinds
-    their objects use, from the repository's copies. A used kind no stack installs is an error."""
+    """The CRDs the stacks install (CustomResourceDefinition resources, or ``kubernetes:yaml/v2:
+    ConfigFile`` by URL from the repository's copies) for the custom kinds their objects use. A used
+    kind no stack installs is an error."""
     urls: dict[tuple[str, str], str] = {}
     used: set[tuple[str, str]] = set()
+    crds: dict[str, dict[str, Any]] = {}
     for registrations in stacks:
         for reg in registrations:
-            if reg.type == "kubernetes:yaml/v2:ConfigFile":
+            if reg.type == "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition":
+                crds[reg.inputs["metadata"]["name"]] = dict(reg.inputs)
+            elif reg.type == "kubernetes:yaml/v2:ConfigFile":
                 urls[_crd_kind(reg.inputs["file"])] = reg.inputs["file"]
             elif _is_object(reg) and _group(reg.inputs) not in BUILTIN_GROUPS:
                 used.add((_group(reg.inputs), reg.inputs["kind"]))
-    crds: dict[str, dict[str, Any]] = {}
     for group, kind in sorted(used):
+        if any(c["spec"]["group"] == group and c["spec"]["names"]["kind"] == kind for c in crds.values()):
+            continue
         matches = [url for (g, _), url in urls.items() if g == group]
         if not matches:
             raise LookupError(f"{kind} ({group}) is used, but no stack installs its CRD")
