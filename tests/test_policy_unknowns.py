@@ -179,3 +179,32 @@ def test_the_stack_analysis_tolerates_unknowns_anywhere(analyzer: Analyzer, env:
         after = stack_messages(inputs)
         assert not any(CRASH in m or "can't run policy" in m for m in after), after
         assert after <= before, sorted(after - before)
+
+
+def test_a_rule_that_raises_is_reported_not_an_rpc_error() -> None:
+    """Defence in depth: a bug fails the resource at the policy's level, naming itself, and the
+    preview goes on (an exception out of Analyze would abort it)."""
+    import sys
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(ROOT / "policy"))
+    from flow_policies.pack import Rule, _resource_policy
+
+    def broken(resource: Any, config: Any) -> list[str]:
+        raise KeyError("spec")
+
+    policy = _resource_policy(Rule("boom", "A rule with a bug.", broken, {}))
+    reported: list[str] = []
+    args = SimpleNamespace(
+        resource_type="kubernetes:core/v1:Pod",
+        props={},
+        urn="urn:p",
+        name="p",
+        opts=None,
+        get_config=lambda: {},
+    )
+    policy.validate(args, lambda message, urn=None: reported.append(message))  # type: ignore[arg-type]
+    assert reported == [
+        "policy 'boom' could not judge urn:p: KeyError: 'spec';"
+        " this is a bug in the flow-platform policy pack, please report it"
+    ]
