@@ -68,13 +68,13 @@ def set_unknown(inputs: Any, path: Path_) -> None:
 
 
 def shapes() -> list[Registration]:
-    """One resource per (type, set of field paths) over the four envs' renders."""
+    """One resource per (type, set of field paths) over the four envs' renders (components and
+    providers included: the engine analyzes those too)."""
     seen: dict[tuple[str, tuple[str, ...]], Registration] = {}
     for env in ENVS:
         for reg in _rendered(env).registrations:
-            if reg.custom and not reg.type.startswith("pulumi:providers:"):
-                key = (reg.type, tuple(sorted(map(str, paths(reg.inputs)))))
-                seen.setdefault(key, reg)
+            key = (reg.type, tuple(sorted(map(str, paths(reg.inputs)))))
+            seen.setdefault(key, reg)
     return list(seen.values())
 
 
@@ -146,9 +146,7 @@ def test_the_stack_analysis_tolerates_unknowns_anywhere(analyzer: Analyzer, env:
     """AnalyzeStack gets every resource at once: a seeded sweep puts unknowns all over it."""
     from pulumi.runtime.proto import analyzer_pb2
 
-    registrations = [
-        r for r in _rendered(env).registrations if r.custom and not r.type.startswith("pulumi:providers:")
-    ]
+    registrations = _rendered(env).registrations
     rng = random.Random(16)
 
     def stack_messages(inputs: dict[str, dict[str, Any]]) -> set[str]:
