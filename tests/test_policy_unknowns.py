@@ -128,7 +128,13 @@ def test_every_value_of_every_resource_may_be_unknown(analyzer: Analyzer) -> Non
 
 def test_violations_next_to_an_unknown_are_still_found(analyzer: Analyzer) -> None:
     """Skipping is per field: an unknown image hides nothing else about the pod."""
-    [deployment] = [r for r in shapes() if r.type == "kubernetes:apps/v1:Deployment"][:1]
+    # a pod without init containers: an init container's own (known) image is checked on its own
+    [deployment] = [
+        r
+        for r in shapes()
+        if r.type == "kubernetes:apps/v1:Deployment"
+        and not r.inputs["spec"]["template"]["spec"].get("initContainers")
+    ][:1]
     inputs = copy.deepcopy(deployment.inputs)
     container = inputs["spec"]["template"]["spec"]["containers"][0]
     container["image"] = WIRE_UNKNOWN
