@@ -4,8 +4,8 @@ pulumi_policy 1.x (``policy.py``, ``_PolicyAnalyzerServicer.Analyze``) converts 
 ``request.properties`` for every policy in turn: ``json_format.MessageToDict``, then
 ``deserialize_properties``, then ``unknown_checking_proxy``, then our own read into plain data. With
 twenty-odd policies that conversion is most of the pack's time. :func:`install` memoizes each step on
-the identity of its input, one entry per server thread (a request is handled on one thread; the entry
-holds its input, so a new request can never share its identity). Every step builds new objects from
+the identity of its input, per server thread (a request is handled on one thread; an entry holds its
+input, so a new request can never share its identity). Every step builds new objects from
 its input and nothing downstream mutates them (analysis only reads), so sharing them is safe. A
 pulumi_policy without these names is left alone.
 """
@@ -17,15 +17,22 @@ from typing import Any
 _local = threading.local()
 
 
+CAPACITY = 2048  # entries per thread and step: a whole stack (AnalyzeStack converts each resource per policy)
+
+
+def _cache(name: str) -> dict[int, tuple[Any, Any]]:
+    cache: dict[int, tuple[Any, Any]] | None = getattr(_local, name, None)
+    if cache is None or len(cache) >= CAPACITY:
+        cache = {}
+        setattr(_local, name, cache)
+    return cache
+
+
 def _memo(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     def memoized(value: Any, *args: Any, **kwargs: Any) -> Any:
         if args or kwargs:  # remediation's secret-preserving variant, options: not memoized
             return function(value, *args, **kwargs)
-        entry = getattr(_local, name, None)
-        if entry is None or entry[0] is not value:
-            entry = (value, function(value))
-            setattr(_local, name, entry)
-        return entry[1]
+        return memo_by_identity(name, value, lambda: function(value))
 
     memoized.__wrapped__ = function  # type: ignore[attr-defined]
     return memoized
@@ -59,9 +66,11 @@ def install() -> bool:
 
 
 def memo_by_identity(name: str, key: Any, make: Callable[[], Any]) -> Any:
-    """``make()`` once per ``key`` object on this thread (our own read of the shared proxy)."""
-    entry = getattr(_local, name, None)
+    """``make()`` once per ``key`` object on this thread; the entry holds ``key``, so its identity
+    cannot be reused by another object while cached."""
+    cache = _cache(name)
+    entry = cache.get(id(key))
     if entry is None or entry[0] is not key:
         entry = (key, make())
-        setattr(_local, name, entry)
+        cache[id(key)] = entry
     return entry[1]
