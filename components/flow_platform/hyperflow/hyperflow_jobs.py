@@ -1,4 +1,10 @@
-"""One-shot HyperFlow Jobs: stage a workflow's input data, parse logs, draw the execution trace."""
+"""One-shot HyperFlow Jobs: stage a workflow's input data, parse logs, draw the execution trace.
+
+Only jobs that can run at deploy time (staging input data) are Jobs ``pulumi up`` creates and waits
+for. Jobs that need a finished workflow (log parsing, trace drawing) are suspended CronJobs: templates
+that never run on a schedule, started by hand after a workflow with
+``kubectl create job --from=cronjob/<name> <name>-<suffix>``.
+"""
 
 from typing import Any, TypedDict
 
@@ -12,6 +18,9 @@ from ..k8s.security import restricted_container_security_context, restricted_pod
 from .hyperflow_engine import HYPERFLOW_UID, WORK_DIR
 from .labels import SYSTEM
 
+NEVER = "0 0 1 1 *"
+"""The schedule of an on-demand CronJob, which is suspended anyway."""
+
 
 class OneShotJob(TypedDict, total=False):
     name: str
@@ -20,6 +29,8 @@ class OneShotJob(TypedDict, total=False):
     """Pinned image."""
     command: list[str]
     """What it runs, with /work_dir mounted."""
+    on_demand: bool
+    """Needs a finished workflow: a suspended CronJob to start by hand, not a Job run by ``pulumi up``."""
 
 
 class HyperflowJobsArgs(TypedDict, total=False):
@@ -95,13 +106,28 @@ class HyperflowJobs(pulumi.ComponentResource):
                     },
                 },
             }
-            k8s.batch.v1.Job(
-                f"{name}-{job['name']}",
-                metadata={"name": job["name"], "namespace": namespace, "labels": labels},
-                spec=spec,
-                # a finished Job is immutable: a changed job is replaced, and its TTL removes the old one
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
-            )
+            metadata: Any = {"name": job["name"], "namespace": namespace, "labels": labels}
+            if job.get("on_demand", False):
+                cron_spec: Any = {
+                    # never due: suspended, and 1 January 00:00 at most once a year even if resumed
+                    "schedule": NEVER,
+                    "suspend": True,
+                    "concurrencyPolicy": "Forbid",
+                    "successfulJobsHistoryLimit": 1,
+                    "failedJobsHistoryLimit": 1,
+                    "jobTemplate": {"metadata": {"labels": labels}, "spec": spec},
+                }
+                k8s.batch.v1.CronJob(f"{name}-{job['name']}", metadata=metadata, spec=cron_spec, opts=child)
+            else:
+                k8s.batch.v1.Job(
+                    f"{name}-{job['name']}",
+                    metadata=metadata,
+                    spec=spec,
+                    # a finished Job is immutable: a changed job is replaced, and its TTL removes the old one
+                    opts=pulumi.ResourceOptions.merge(
+                        child, pulumi.ResourceOptions(delete_before_replace=True)
+                    ),
+                )
             names.append(job["name"])
         self.job_names = pulumi.Output.from_input(names)
         self.register_outputs({"job_names": self.job_names})

@@ -3,18 +3,34 @@
 from typing import Any, TypedDict
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
 from ..k8s.labels import standard_labels
 from ..k8s.network import ingress_spec, network_policy, pod_peer, ports
+from ..k8s.quantity import Quantity
 from ..k8s.resources import container_resources
 from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
+from ..k8s.storage import volume_claim
 from ..k8s.workload import deployment, service, service_port, tcp_probes
 from .labels import REDIS, SYSTEM, engine_selector, job_selector, redis_selector
 
 REDIS_PORT = 6379
 REDIS_UID = 999
 """The official redis image's ``redis`` user."""
+SECRET_NAME = "hyperflow-redis"
+PASSWORD_KEY = "password"
+AUTH_KEY = "auth.conf"
+CONFIG_NAME = "redis-config"
+CONFIG_KEY = "redis.conf"
+CONFIG_PATH = "/etc/redis/conf/redis.conf"
+AUTH_PATH = "/etc/redis/auth/auth.conf"
+DATA_CLAIM = "redis-data"
+MAXMEMORY_SHARE = 0.75
+"""Of the memory limit: the rest is redis's own overhead, fragmentation and the fork that rewrites
+the append-only file."""
+MAXMEMORY_POLICY = "noeviction"
+"""Workflow state must never be evicted silently: at the bound, writes fail loudly instead."""
 
 
 class HyperflowRedisArgs(TypedDict, total=False):
@@ -27,14 +43,53 @@ class HyperflowRedisArgs(TypedDict, total=False):
     cpu: str
     """CPU request."""
     memory: str
-    """Memory request and limit."""
+    """Memory request and limit; ``maxmemory`` is three quarters of it."""
+    password: pulumi.Input[str]
+    """The password clients authenticate with (a secret; kept in the Secret ``hyperflow-redis``)."""
+    persistence_size: str
+    """With a size, redis keeps an append-only file on a claim of that size; without, state lives
+    in memory only and a restarted redis forgets running workflows."""
+    storage_class: pulumi.Input[str]
+    """Class of the persistence claim."""
+    protect: bool
+    """Protect the persistence claim."""
+
+
+def maxmemory_bytes(memory_limit: str) -> int:
+    """redis's ``maxmemory`` for a container memory limit."""
+    return int(int(Quantity.parse(memory_limit).value) * MAXMEMORY_SHARE)
+
+
+def redis_auth_config(password: str) -> str:
+    """The secret part of the config, included by :func:`redis_config`."""
+    if not password or any(c.isspace() or c in "\"'\\" for c in password):
+        raise ValueError("the redis password must be non-empty, without whitespace, quotes or backslashes")
+    return f"requirepass {password}\n"
+
+
+def redis_config(memory_limit: str, persistent: bool) -> str:
+    """redis.conf: auth from the Secret, a memory bound, and append-only persistence when asked."""
+    lines = [
+        f"port {REDIS_PORT}",
+        f"include {AUTH_PATH}",
+        f"maxmemory {maxmemory_bytes(memory_limit)}",
+        f"maxmemory-policy {MAXMEMORY_POLICY}",
+        'save ""',
+        f"appendonly {'yes' if persistent else 'no'}",
+        "appendfsync everysec",
+        "dir /data",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 class HyperflowRedis(pulumi.ComponentResource):
-    """redis on 6379 as a non-root pod, reachable only from the engine and its job pods."""
+    """redis on 6379 as a non-root pod with a password, a memory bound and optional persistence,
+    reachable only from the engine and its job pods."""
 
     service_name: pulumi.Output[str]
-    """``redis``: the engine's ``REDIS_URL`` host."""
+    """``redis``: the host in the engine's ``REDIS_URL``."""
+    secret_name: pulumi.Output[str]
+    """The Secret with the password under ``password`` (and the server's ``auth.conf``)."""
 
     def __init__(
         self, name: str, args: HyperflowRedisArgs, opts: pulumi.ResourceOptions | None = None
@@ -42,27 +97,79 @@ class HyperflowRedis(pulumi.ComponentResource):
         super().__init__(f"{PACKAGE}:index:HyperflowRedis", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace, env = args["namespace"], args["env"]
+        memory = args.get("memory", "256Mi")
+        size = args.get("persistence_size")
         labels = standard_labels(REDIS, env, SYSTEM, component="state")
         selector = redis_selector(env)
+        password = pulumi.Output.secret(args["password"])
+        secret = k8s.core.v1.Secret(
+            f"{name}-secret",
+            metadata={"name": SECRET_NAME, "namespace": namespace, "labels": labels},
+            type="Opaque",
+            string_data={PASSWORD_KEY: password, AUTH_KEY: password.apply(redis_auth_config)},
+            opts=child,
+        )
+        config = k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata={"name": CONFIG_NAME, "namespace": namespace, "labels": labels},
+            data={CONFIG_KEY: redis_config(memory, size is not None)},
+            opts=child,
+        )
+        data_volume: dict[str, Any] = {"name": "data", "emptyDir": {"sizeLimit": "1Gi"}}
+        depends: list[pulumi.Resource] = [secret, config]
+        if size is not None:
+            claim = volume_claim(
+                f"{name}-data",
+                DATA_CLAIM,
+                namespace,
+                size,
+                args["storage_class"],
+                "ReadWriteOnce",
+                labels,
+                args.get("protect", False),
+                child,
+            )
+            depends.append(claim)
+            data_volume = {"name": "data", "persistentVolumeClaim": {"claimName": DATA_CLAIM}}
         container: dict[str, Any] = {
             "name": "redis",
             "image": args["image"],
-            # workflow state is rebuilt per run: no snapshots to a volume
-            "args": ["--save", "", "--appendonly", "no"],
+            "command": ["redis-server", CONFIG_PATH],
             "ports": [{"name": "redis", "containerPort": REDIS_PORT, "protocol": "TCP"}],
-            "resources": container_resources(args.get("cpu", "100m"), args.get("memory", "256Mi")),
+            "resources": container_resources(args.get("cpu", "100m"), memory),
             "securityContext": restricted_container_security_context(),
             **tcp_probes("redis", startup_seconds=60),
-            "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+            "volumeMounts": [
+                {"name": "data", "mountPath": "/data"},
+                {"name": "config", "mountPath": "/etc/redis/conf", "readOnly": True},
+                {"name": "auth", "mountPath": "/etc/redis/auth", "readOnly": True},
+            ],
         }
         pod: dict[str, Any] = {
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
             "securityContext": restricted_pod_security_context(REDIS_UID, REDIS_UID, fs_group=REDIS_UID),
             "containers": [container],
-            "volumes": [{"name": "data", "emptyDir": {"sizeLimit": "1Gi"}}],
+            "volumes": [
+                data_volume,
+                {"name": "config", "configMap": {"name": CONFIG_NAME}},
+                {
+                    "name": "auth",
+                    "secret": {"secretName": SECRET_NAME, "items": [{"key": AUTH_KEY, "path": AUTH_KEY}]},
+                },
+            ],
         }
-        deployment(f"{name}-deployment", REDIS, namespace, labels, selector, pod, 1, "Recreate", child)
+        deployment(
+            f"{name}-deployment",
+            REDIS,
+            namespace,
+            labels,
+            selector,
+            pod,
+            1,
+            "Recreate",
+            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)),
+        )
         svc = service(
             f"{name}-service", REDIS, namespace, labels, selector, [service_port("redis", REDIS_PORT)], child
         )
@@ -77,4 +184,5 @@ class HyperflowRedis(pulumi.ComponentResource):
             child,
         )
         self.service_name = svc.metadata.name
-        self.register_outputs({"service_name": self.service_name})
+        self.secret_name = secret.metadata.name
+        self.register_outputs({"service_name": self.service_name, "secret_name": self.secret_name})
