@@ -6,13 +6,14 @@ the tests run that code (``tests/data/hyperflow-1.5.7``).
 """
 
 import hashlib
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
 from .. import PACKAGE
+from .. import validation as v
 from ..k8s.labels import standard_labels
 from ..k8s.network import (
     api_server_egress_spec,
@@ -49,40 +50,76 @@ the password from the redis Secret. Shell variables are written ``$NAME``, never
 engine replaces every ``${word}`` in the template."""
 
 
+DEFAULT_CPU = "500m"
+DEFAULT_MEMORY = "1Gi"
+DEFAULT_JOB_CPU = "500m"
+DEFAULT_JOB_MEMORY = "512Mi"
+DEFAULT_JOB_TTL_SECONDS = 600
+DEFAULT_REDIS_HOST = "redis"
+DEFAULT_SERVER_MODE = False
+DEFAULT_API_SERVER_PORT = 443
+
+
 class HyperflowEngineArgs(TypedDict, total=False):
-    namespace: str
+    """Inputs of :class:`HyperflowEngine`."""
+
+    namespace: Required[pulumi.Input[str]]
     """HyperFlow's namespace."""
-    env: str
+    env: Required[str]
     """Environment (labels and selectors)."""
-    image: pulumi.Input[str]
-    """Engine image, pinned (``hyperflowwms/hyperflow``)."""
-    worker_image: str
-    """Image of the job pods (default Montage worker), pinned."""
+    image: Required[pulumi.Input[str]]
+    """Engine image, pinned (``hyperflowwms/hyperflow``, v1.5.7: see the module docstring)."""
+    worker_image: Required[str]
+    """Image of the job pods (e.g. the Montage worker), pinned."""
     cpu: str
-    """Engine CPU request."""
+    """Engine CPU request. Default: ``500m``."""
     memory: str
-    """Engine memory request and limit."""
+    """Engine memory request and limit. Default: ``1Gi``."""
     job_cpu: str
-    """CPU request of each job pod."""
+    """CPU request of each job pod. Default: ``500m``."""
     job_memory: str
-    """Memory request of each job pod."""
+    """Memory request of each job pod. Default: ``512Mi``."""
     job_memory_limit: str
-    """Memory limit of each job pod (default: the request)."""
+    """Memory limit of each job pod. Default: the job memory request."""
     job_ttl_seconds: int
-    """``ttlSecondsAfterFinished`` of each job."""
-    work_dir_claim: pulumi.Input[str]
+    """``ttlSecondsAfterFinished`` of each job. Default: ``600``."""
+    work_dir_claim: Required[pulumi.Input[str]]
     """The ReadWriteMany claim mounted at /work_dir by the engine and every job."""
-    redis_secret: pulumi.Input[str]
+    redis_secret: Required[pulumi.Input[str]]
     """The Secret holding redis's password under ``password`` (HyperflowRedis's ``secret_name``)."""
     redis_host: str
-    """redis's Service name (default ``redis``)."""
+    """redis's Service name. Default: ``redis``."""
     server_mode: bool
     """Run ``hflow start-server`` (127.0.0.1:8080 inside the pod, reached with ``kubectl exec`` or
-    ``kubectl port-forward``) instead of waiting for ``hflow run``."""
-    api_server_cidrs: list[str]
+    ``kubectl port-forward``) instead of waiting for ``hflow run``. Default: ``false``."""
+    api_server_cidrs: Required[list[str]]
     """The Kubernetes API server's addresses (the engine creates Jobs)."""
     api_server_port: int
-    """Its port."""
+    """Its port. Default: ``443``."""
+
+
+ARGS = v.ArgsSpec(
+    "HyperflowEngine",
+    HyperflowEngineArgs,
+    {
+        "namespace": v.namespace_name,
+        "env": v.label_value,
+        "image": v.image_reference,
+        "worker_image": v.image_reference,
+        "cpu": v.cpu,
+        "memory": v.memory,
+        "job_cpu": v.cpu,
+        "job_memory": v.memory,
+        "job_memory_limit": v.memory,
+        "job_ttl_seconds": v.non_negative_int,
+        "work_dir_claim": v.object_name,
+        "redis_secret": v.object_name,
+        "redis_host": v.dns_label,
+        "server_mode": v.boolean,
+        "api_server_cidrs": v.list_of(v.cidr, min_length=1),
+        "api_server_port": v.port,
+    },
+)
 
 
 def engine_role_rules() -> list[dict[str, Any]]:
@@ -186,12 +223,12 @@ def engine_env(
         {"name": "HF_VAR_WAIT_FOR_INPUT_FILES", "value": "0"},
         {"name": "HF_VAR_BACKOFF_LIMIT", "value": "0"},
         {"name": "HF_VAR_STOP_WORKFLOW_WHEN_JOB_FAILED", "value": "1"},
-        {"name": "HF_VAR_CPU_REQUEST", "value": args.get("job_cpu", "500m")},
-        {"name": "HF_VAR_MEM_REQUEST", "value": args.get("job_memory", "512Mi")},
+        {"name": "HF_VAR_CPU_REQUEST", "value": args.get("job_cpu", DEFAULT_JOB_CPU)},
+        {"name": "HF_VAR_MEM_REQUEST", "value": args.get("job_memory", DEFAULT_JOB_MEMORY)},
         {"name": "HF_VAR_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
         {"name": "HOME", "value": "/tmp"},
     ]
-    if args.get("server_mode", False):
+    if args.get("server_mode", DEFAULT_SERVER_MODE):
         env.append({"name": "PORT", "value": str(SERVER_PORT)})
     return env
 
@@ -232,23 +269,24 @@ class HyperflowEngine(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: HyperflowEngineArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:HyperflowEngine", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace, env = args["namespace"], args["env"]
         labels = standard_labels(ENGINE, env, SYSTEM, component="engine")
         selector = engine_selector(env)
         claim = args["work_dir_claim"]
-        redis_secret, redis_host = args["redis_secret"], args.get("redis_host", "redis")
+        redis_secret, redis_host = args["redis_secret"], args.get("redis_host", DEFAULT_REDIS_HOST)
 
         rbac = service_account_with_role(name, SERVICE_ACCOUNT, namespace, engine_role_rules(), labels, child)
         template_yaml = pulumi.Output.all(claim, redis_secret).apply(
             lambda inputs: yaml.safe_dump(
                 job_template(
                     env,
-                    args.get("job_cpu", "500m"),
-                    args.get("job_memory", "512Mi"),
-                    args.get("job_memory_limit", args.get("job_memory", "512Mi")),
-                    args.get("job_ttl_seconds", 600),
+                    args.get("job_cpu", DEFAULT_JOB_CPU),
+                    args.get("job_memory", DEFAULT_JOB_MEMORY),
+                    args.get("job_memory_limit", args.get("job_memory", DEFAULT_JOB_MEMORY)),
+                    args.get("job_ttl_seconds", DEFAULT_JOB_TTL_SECONDS),
                     inputs[0],
                     inputs[1],
                     redis_host,
@@ -269,7 +307,7 @@ class HyperflowEngine(pulumi.ComponentResource):
             immutable=True,
             opts=child,
         )
-        server = args.get("server_mode", False)
+        server = args.get("server_mode", DEFAULT_SERVER_MODE)
         command = (
             # v1.5.7's usage has no --host/--port: the port is $PORT, the address 127.0.0.1
             ["hflow", "start-server"]
@@ -282,7 +320,9 @@ class HyperflowEngine(pulumi.ComponentResource):
             "image": args["image"],
             "command": command,
             "env": engine_env(args, redis_secret, redis_host),
-            "resources": container_resources(args.get("cpu", "500m"), args.get("memory", "1Gi")),
+            "resources": container_resources(
+                args.get("cpu", DEFAULT_CPU), args.get("memory", DEFAULT_MEMORY)
+            ),
             "securityContext": restricted_container_security_context(),
             "volumeMounts": [
                 {"name": "work-dir", "mountPath": WORK_DIR},
@@ -331,7 +371,7 @@ class HyperflowEngine(pulumi.ComponentResource):
         rules_by_name: dict[str, dict[str, Any]] = {
             "hyperflow-engine-allow-redis": egress_spec(selector, [redis], ports(REDIS_PORT)),
             "hyperflow-engine-allow-api-server": api_server_egress_spec(
-                selector, args["api_server_cidrs"], args.get("api_server_port", 443)
+                selector, args["api_server_cidrs"], args.get("api_server_port", DEFAULT_API_SERVER_PORT)
             ),
             "hyperflow-engine-allow-dns": dns_egress_spec(selector),
             "hyperflow-jobs-allow-redis": egress_spec(job_selector(env), [redis], ports(REDIS_PORT)),

@@ -1,11 +1,14 @@
 """The redis HyperFlow keeps its workflow state in."""
 
-from typing import Any, TypedDict
+import re
+from collections.abc import Mapping
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
+from .. import validation as v
 from ..k8s.labels import standard_labels
 from ..k8s.network import ingress_spec, network_policy, pod_peer, ports
 from ..k8s.quantity import Quantity
@@ -33,26 +36,73 @@ MAXMEMORY_POLICY = "noeviction"
 """Workflow state must never be evicted silently: at the bound, writes fail loudly instead."""
 
 
+DEFAULT_CPU = "100m"
+DEFAULT_MEMORY = "256Mi"
+DEFAULT_PROTECT = False
+
+
 class HyperflowRedisArgs(TypedDict, total=False):
-    namespace: str
+    """Inputs of :class:`HyperflowRedis`."""
+
+    namespace: Required[pulumi.Input[str]]
     """HyperFlow's namespace."""
-    env: str
+    env: Required[str]
     """Environment (labels and selectors)."""
-    image: pulumi.Input[str]
+    image: Required[pulumi.Input[str]]
     """redis image, pinned."""
     cpu: str
-    """CPU request."""
+    """CPU request. Default: ``100m``."""
     memory: str
-    """Memory request and limit; ``maxmemory`` is three quarters of it."""
-    password: pulumi.Input[str]
-    """The password clients authenticate with (a secret; kept in the Secret ``hyperflow-redis``)."""
+    """Memory request and limit; ``maxmemory`` is three quarters of it. Default: ``256Mi``."""
+    password: Required[pulumi.Input[str]]
+    """The password clients authenticate with (a secret; kept in the Secret ``hyperflow-redis``);
+    no whitespace, quotes, backslashes or ``@ / : # ? %``, because it travels in the redis URL."""
     persistence_size: str
-    """With a size, redis keeps an append-only file on a claim of that size; without, state lives
-    in memory only and a restarted redis forgets running workflows."""
+    """With a size, redis keeps an append-only file on a claim of that size; without, state lives in
+    memory only and a restarted redis forgets running workflows. Default: none (no persistence)."""
     storage_class: pulumi.Input[str]
-    """Class of the persistence claim."""
+    """Class of the persistence claim, required with ``persistence_size``. Default: none."""
     protect: bool
-    """Protect the persistence claim."""
+    """Protect the persistence claim. Default: ``false``."""
+
+
+UNSAFE_PASSWORD = re.compile(r"[\s\"'\\@/:#?%]")
+"""What would break the redis URL (``redis://:<password>@host``) or redis.conf."""
+
+
+@v.described("a non-empty password without whitespace, quotes, backslashes or @ / : # ? %")
+def redis_password(value: object) -> str:
+    """Never echoes the value: it is a secret. (The stacks also ask for 16+ characters.)"""
+    if not isinstance(value, str) or not value or UNSAFE_PASSWORD.search(value):
+        raise ValueError(
+            "expected a non-empty password without whitespace, quotes, backslashes or @ / : # ? % "
+            "(it is part of the redis URL)"
+        )
+    return value
+
+
+def _storage_class_with_persistence(args: Mapping[str, Any]) -> str | None:
+    if ("persistence_size" in args) != ("storage_class" in args):
+        return "storage_class and persistence_size go together: the claim needs both"
+    return None
+
+
+ARGS = v.ArgsSpec(
+    "HyperflowRedis",
+    HyperflowRedisArgs,
+    {
+        "namespace": v.namespace_name,
+        "env": v.label_value,
+        "image": v.image_reference,
+        "cpu": v.cpu,
+        "memory": v.memory,
+        "password": redis_password,
+        "persistence_size": v.storage,
+        "storage_class": v.object_name,
+        "protect": v.boolean,
+    },
+    rules=[v.rule("storage_class", _storage_class_with_persistence)],
+)
 
 
 def maxmemory_bytes(memory_limit: str) -> int:
@@ -62,9 +112,7 @@ def maxmemory_bytes(memory_limit: str) -> int:
 
 def redis_auth_config(password: str) -> str:
     """The secret part of the config, included by :func:`redis_config`."""
-    if not password or any(c.isspace() or c in "\"'\\" for c in password):
-        raise ValueError("the redis password must be non-empty, without whitespace, quotes or backslashes")
-    return f"requirepass {password}\n"
+    return f"requirepass {redis_password(password)}\n"
 
 
 def redis_config(memory_limit: str, persistent: bool) -> str:
@@ -94,10 +142,11 @@ class HyperflowRedis(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: HyperflowRedisArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:HyperflowRedis", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace, env = args["namespace"], args["env"]
-        memory = args.get("memory", "256Mi")
+        memory = args.get("memory", DEFAULT_MEMORY)
         size = args.get("persistence_size")
         labels = standard_labels(REDIS, env, SYSTEM, component="state")
         selector = redis_selector(env)
@@ -126,7 +175,7 @@ class HyperflowRedis(pulumi.ComponentResource):
                 args["storage_class"],
                 "ReadWriteOnce",
                 labels,
-                args.get("protect", False),
+                args.get("protect", DEFAULT_PROTECT),
                 child,
             )
             depends.append(claim)
@@ -136,7 +185,7 @@ class HyperflowRedis(pulumi.ComponentResource):
             "image": args["image"],
             "command": ["redis-server", CONFIG_PATH],
             "ports": [{"name": "redis", "containerPort": REDIS_PORT, "protocol": "TCP"}],
-            "resources": container_resources(args.get("cpu", "100m"), memory),
+            "resources": container_resources(args.get("cpu", DEFAULT_CPU), memory),
             "securityContext": restricted_container_security_context(),
             **tcp_probes("redis", startup_seconds=60),
             "volumeMounts": [

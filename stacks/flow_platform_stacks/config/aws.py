@@ -3,16 +3,17 @@
 import re
 from typing import Literal, Self
 
+from flow_platform import validation
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ..errors import KeyProblem
 from .base import DNS_LABEL, Strict
 
-ACCOUNT_ID = r"^\d{12}$"
-REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$"
+ACCOUNT_ID = validation.AWS_ACCOUNT_ID.pattern
+REGION = validation.AWS_REGION.pattern
 KMS_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+$"
 SECRETS_MANAGER_ARN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:ecr-pullthroughcache/.+$"
-CRON = re.compile(r"^(\S+\s+){4}\S+$")
+CRON = validation.CRON
 
 
 class ClusterFacts(Strict):
