@@ -29,7 +29,11 @@ def _run(program: Any) -> list[Registration]:
 def test_every_key_of_every_args_type_has_a_check(component: type[pulumi.ComponentResource]) -> None:
     spec = _spec(component)
     assert spec.name == component.__name__
-    assert set(spec.checks) == set(spec.typed_dict.__annotations__), "a key without a check"
+    missing = sorted(set(spec.typed_dict.__annotations__) - set(spec.checks))
+    assert not missing, (
+        f"add a check (flow_platform.validation) for {missing} to ARGS in {component.__module__}"
+    )
+    assert set(spec.checks) == set(spec.typed_dict.__annotations__), "ARGS checks a key the TypedDict lacks"
 
 
 @pytest.mark.parametrize("component", list(MINIMAL), ids=lambda c: c.__name__)
