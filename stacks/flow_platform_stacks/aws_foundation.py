@@ -1,9 +1,12 @@
 """Compose the AWS foundations: the provider, the cluster's facts, the ECR mirror and EFS volumes."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
+import yaml
 from flow_platform.aws import (
     CopyJobSettings,
     EcrMirror,
@@ -12,10 +15,18 @@ from flow_platform.aws import (
     EfsSharedVolumeArgs,
     mirror_uri,
 )
+from flow_platform.aws.documents import service_trust_policy
+from flow_platform.aws.ecr_mirror import enhanced_scanning_rules
+from flow_platform.aws.images import scoped_prefix
 
+from . import PROJECT
 from .config import AwsConfig, ClusterFacts, StackConfig
+from .config.aws import BackupConfig
 from .errors import ConfigError, Problem
 from .namespaces import guarded_namespace, namespace_sizes
+
+BACKUP_TAG = "flow-platform-backup-plan"
+"""Tag on the file systems an env's AWS Backup plan selects."""
 
 MIRROR_GUARDRAILS = namespace_sizes(
     request=("100m", "256Mi"), limit="1Gi", maximum=("1", "2Gi"), quota=("2", "2Gi", "4Gi"), pods=4, claims=0
@@ -68,6 +79,96 @@ async def cluster_facts(stack: str, cfg: AwsConfig) -> ClusterFacts:
         ) from None
 
 
+@dataclass(frozen=True)
+class RegistryUser:
+    """A stack of this project that mirrors images into one account's registry in one region."""
+
+    stack: str
+    prefix: str
+    scans: bool
+
+
+@dataclass(frozen=True)
+class RegistryPlan:
+    """What this stack sets on its registry: the enhanced-scanning prefixes, when it owns that."""
+
+    scan_prefixes: list[str]
+
+
+def _registry_users(
+    project_dir: Path, stack: str, cfg: StackConfig
+) -> dict[tuple[str, str], list[RegistryUser]]:
+    """Every mirroring stack of the project by (account, region), this one from its validated config."""
+    users: dict[tuple[str, str], list[RegistryUser]] = {}
+    aws_cfg = cfg.aws
+    mirror = aws_cfg.mirror() if aws_cfg is not None else None
+    if aws_cfg is not None and mirror is not None:
+        users.setdefault((aws_cfg.account_id, aws_cfg.region), []).append(
+            RegistryUser(
+                stack, scoped_prefix(mirror.prefix, cfg.environment), mirror.registry_scanning is not None
+            )
+        )
+    for path in sorted(project_dir.glob("Pulumi.*.yaml")):
+        name = path.name.split(".")[1]
+        if name == stack:
+            continue
+        config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+        block = config.get(f"{PROJECT}:aws")
+        if not isinstance(block, dict):
+            continue
+        ecr = block.get("ecr")
+        if not isinstance(ecr, dict) or ecr.get("enabled") is False:
+            continue
+        env = str(config.get(f"{PROJECT}:environment", name))
+        prefix = ecr.get("prefix")
+        users.setdefault((str(block.get("accountId")), str(block.get("region"))), []).append(
+            RegistryUser(
+                name,
+                scoped_prefix(prefix if isinstance(prefix, str) else None, env),
+                ecr.get("registryScanning") is not None,
+            )
+        )
+    return users
+
+
+def registry_plan(project_dir: Path, stack: str, cfg: StackConfig) -> RegistryPlan:
+    """Check the stacks sharing this stack's registry; say what this one sets on it.
+
+    Two stacks with one prefix in one registry would share (and fight over) repositories, and
+    the registry's scanning configuration is one document: at most one stack may own it, and it
+    covers every stack's prefix. Read before anything is registered, like the Flink operator plan.
+    """
+    aws_cfg = cfg.aws
+    mirror = aws_cfg.mirror() if aws_cfg is not None else None
+    if aws_cfg is None or mirror is None:
+        return RegistryPlan([])
+    peers = _registry_users(project_dir, stack, cfg)[(aws_cfg.account_id, aws_cfg.region)]
+    own = scoped_prefix(mirror.prefix, cfg.environment)
+    problems: list[Problem] = []
+    clash = sorted(p.stack for p in peers if p.prefix == own and p.stack != stack)
+    if clash:
+        problems.append(
+            Problem(
+                ("aws", "ecr", "prefix"),
+                f"{own!r} is also the mirror prefix of stack {', '.join(clash)} in account"
+                f" {aws_cfg.account_id} ({aws_cfg.region}): give each stack its own (the default is"
+                " flow-platform-<env>)",
+            )
+        )
+    owners = sorted(p.stack for p in peers if p.scans)
+    if len(owners) > 1:
+        problems.append(
+            Problem(
+                ("aws", "ecr", "registryScanning"),
+                f"stacks {', '.join(owners)} all set the registry's scanning configuration in account"
+                f" {aws_cfg.account_id} ({aws_cfg.region}): keep the block in exactly one of them",
+            )
+        )
+    if problems:
+        raise ConfigError(stack, problems)
+    return RegistryPlan(sorted(p.prefix for p in peers) if mirror.registry_scanning is not None else [])
+
+
 @dataclass
 class Foundation:
     """What the systems need from AWS: cluster facts and where each image is pulled from."""
@@ -75,18 +176,47 @@ class Foundation:
     cfg: AwsConfig | None
     facts: ClusterFacts | None
     images: dict[str, str]
+    copied_images: list[str] = field(default_factory=list)
+    """Logical images the copy job pushes before first use."""
+    images_copied: pulumi.Resource | None = None
+    """The one-shot copy Job of the current image list."""
 
     def image(self, logical: str) -> str:
         return self.images[logical]
 
+    def after_images(self, opts: pulumi.ResourceOptions, *logical: str) -> pulumi.ResourceOptions:
+        """``opts`` plus a dependency on the copy Job when any of ``logical`` is copied, so a
+        workload is created (or rolled to a new tag) only once its image is in the mirror."""
+        if self.images_copied is None or not set(logical) & set(self.copied_images):
+            return opts
+        return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.images_copied]))
 
-def deploy(cfg: StackConfig, facts: ClusterFacts | None, opts: pulumi.ResourceOptions) -> Foundation:
+
+def deploy(
+    cfg: StackConfig,
+    facts: ClusterFacts | None,
+    opts: pulumi.ResourceOptions,
+    registry: RegistryPlan | None = None,
+) -> Foundation:
     """Register the ECR mirror (when enabled) and say which reference each image is pulled by."""
     upstream = cfg.images()
     aws_cfg = cfg.aws
+    if aws_cfg is not None and aws_cfg.efs is not None and aws_cfg.efs.backup is not None:
+        backup_plan(cfg.environment, aws_cfg.region, aws_cfg.efs.backup, cfg.protect, opts)
     mirror = aws_cfg.mirror() if aws_cfg is not None else None
     if aws_cfg is None or mirror is None or facts is None:
         return Foundation(aws_cfg, facts, upstream)
+    prefix = scoped_prefix(mirror.prefix, cfg.environment)
+    if registry is not None and registry.scan_prefixes and mirror.registry_scanning is not None:
+        aws.ecr.RegistryScanningConfiguration(
+            "registry-scanning",
+            scan_type="ENHANCED",
+            # plain snake_case dicts, which the SDK accepts for its Args types
+            rules=cast(
+                Any, enhanced_scanning_rules(registry.scan_prefixes, mirror.registry_scanning.frequency)
+            ),
+            opts=opts,
+        )
     copy_settings: CopyJobSettings | None = None
     if mirror.copy_job is not None:
         namespace = mirror.copy_job.namespace or f"image-mirror-{cfg.environment}"
@@ -96,11 +226,12 @@ def deploy(cfg: StackConfig, facts: ClusterFacts | None, opts: pulumi.ResourceOp
             "namespace": namespace,
             "schedule": mirror.copy_job.schedule,
             "copier_image": mirror_uri(
-                aws_cfg.account_id, aws_cfg.region, mirror.prefix, "skopeo", mirror.copy_job.copier_image
+                aws_cfg.account_id, aws_cfg.region, prefix, "skopeo", mirror.copy_job.copier_image
             ),
             "aws_cli_image": mirror_uri(
-                aws_cfg.account_id, aws_cfg.region, mirror.prefix, "aws-cli", mirror.copy_job.aws_cli_image
+                aws_cfg.account_id, aws_cfg.region, prefix, "aws-cli", mirror.copy_job.aws_cli_image
             ),
+            "endpoint_cidrs": mirror.copy_job.endpoint_cidrs,
             "source_auth": pulumi.Output.secret(mirror.copy_job.source_auth.get_secret_value()),
             "oidc_provider_arn": facts.oidc_provider_arn,
             "oidc_issuer": facts.oidc_provider_url,
@@ -109,8 +240,9 @@ def deploy(cfg: StackConfig, facts: ClusterFacts | None, opts: pulumi.ResourceOp
         "env": cfg.environment,
         "account_id": aws_cfg.account_id,
         "region": aws_cfg.region,
-        "prefix": mirror.prefix,
+        "prefix": prefix,
         "images": upstream,
+        "puller_role_arns": mirror.node_role_arns,
         "keep_tagged": mirror.keep_tagged,
         "untagged_days": mirror.untagged_days,
         "mutable_tag_patterns": mirror.mutable_tag_patterns,
@@ -125,10 +257,78 @@ def deploy(cfg: StackConfig, facts: ClusterFacts | None, opts: pulumi.ResourceOp
     ecr = EcrMirror("mirror", mirror_args, opts)
     pulumi.export("imageUris", ecr.image_uris)
     images = {
-        logical: mirror_uri(aws_cfg.account_id, aws_cfg.region, mirror.prefix, logical, ref)
+        logical: mirror_uri(aws_cfg.account_id, aws_cfg.region, prefix, logical, ref)
         for logical, ref in upstream.items()
     }
-    return Foundation(aws_cfg, facts, images)
+    return Foundation(aws_cfg, facts, images, ecr.copied_images, ecr.images_copied)
+
+
+def backup_rule(env: str, backup: BackupConfig) -> dict[str, Any]:
+    """The plan's one rule: schedule and retention from config, into the env's vault."""
+    lifecycle: dict[str, Any] = {"delete_after": backup.delete_after_days}
+    if backup.cold_storage_after_days is not None:
+        lifecycle["cold_storage_after"] = backup.cold_storage_after_days
+    return {
+        "rule_name": f"flow-platform-{env}-daily",
+        "target_vault_name": f"flow-platform-{env}",
+        "schedule": backup.schedule,
+        "start_window": 60,
+        "completion_window": 24 * 60,
+        "lifecycle": lifecycle,
+    }
+
+
+def partition(region: str) -> str:
+    """The ARN partition of a region."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def backup_plan(
+    env: str, region: str, backup: BackupConfig, protect: bool, opts: pulumi.ResourceOptions
+) -> aws.backup.Plan:
+    """An AWS Backup vault, plan and selection of the env's file systems (by tag), with a role
+    only AWS Backup can assume. The vault holds the recovery points: protected like the data."""
+    vault = aws.backup.Vault(
+        "efs-backup-vault",
+        name=f"flow-platform-{env}",
+        kms_key_arn=backup.vault_kms_key_arn,
+        force_destroy=False,
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(protect=protect, retain_on_delete=True)
+        ),
+    )
+    role = aws.iam.Role(
+        "efs-backup-role",
+        name=f"flow-platform-{env}-backup",
+        assume_role_policy=service_trust_policy("backup.amazonaws.com"),
+        opts=opts,
+    )
+    aws.iam.RolePolicyAttachment(
+        "efs-backup-role-policy",
+        role=role.name,
+        policy_arn=f"arn:{partition(region)}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+        opts=opts,
+    )
+    rule = backup_rule(env, backup)
+    plan = aws.backup.Plan(
+        "efs-backup-plan",
+        name=f"flow-platform-{env}-efs",
+        rules=[cast(Any, {**rule, "target_vault_name": vault.name})],
+        opts=opts,
+    )
+    aws.backup.Selection(
+        "efs-backup-selection",
+        name=f"flow-platform-{env}-efs",
+        plan_id=plan.id,
+        iam_role_arn=role.arn,
+        selection_tags=[{"type": "STRINGEQUALS", "key": BACKUP_TAG, "value": env}],
+        opts=opts,
+    )
+    return plan
 
 
 def shared_volume(
@@ -159,7 +359,7 @@ def shared_volume(
         "gid": 1000,
         "capacity": size,
         "protect": cfg.protect,
-        "tags": aws_cfg.tags,
+        "tags": {**aws_cfg.tags, **({BACKUP_TAG: cfg.environment} if efs.backup is not None else {})},
     }
     if efs.kms_key_arn:
         args["kms_key_arn"] = efs.kms_key_arn

@@ -63,7 +63,10 @@ def deploy(
                 "node_cidrs": storage.node_cidrs,
                 "protect": cfg.protect,
             },
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+            foundation.after_images(
+                pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+                "nfs-server",
+            ),
         )
 
     HyperflowRedis(
@@ -75,7 +78,7 @@ def deploy(
             "cpu": str(block.redis.cpu),
             "memory": str(block.redis.memory),
         },
-        opts,
+        foundation.after_images(opts, "redis"),
     )
     worker = block.worker
     engine = HyperflowEngine(
@@ -97,7 +100,7 @@ def deploy(
             "api_server_cidrs": cfg.kubernetes.api_server.cidrs,
             "api_server_port": cfg.kubernetes.api_server.port,
         },
-        opts,
+        foundation.after_images(opts, "hyperflow", "hyperflow-worker"),
     )
     jobs = block.jobs.enabled()
     if jobs:
@@ -114,6 +117,6 @@ def deploy(
                 "ttl_seconds": block.jobs.ttl_seconds_after_finished,
                 "backoff_limit": block.jobs.backoff_limit,
             },
-            opts,
+            foundation.after_images(opts, *(f"hyperflow-{name}" for name in jobs)),
         )
     return {"namespace": namespace, "workDirClaim": CLAIM, "engineServiceAccount": engine.service_account}

@@ -73,7 +73,9 @@ def deploy(
                 "client_labels": headnode_peer,
                 "protect": cfg.protect,
             },
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+            foundation.after_images(
+                pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])), "flexlm"
+            ),
         )
         license_address: pulumi.Input[str] = server.license_address
         license_server = {
@@ -140,7 +142,7 @@ def deploy(
         headnode_args["tls_secret"] = block.ingress.tls_secret
     if block.ingress.cluster_issuer:
         headnode_args["cluster_issuer"] = block.ingress.cluster_issuer
-    headnode = FlowHeadnode("flow-headnode", headnode_args, opts)
+    headnode = FlowHeadnode("flow-headnode", headnode_args, foundation.after_images(opts, "partek-flow"))
 
     workers = block.workers
     if workers is not None:
@@ -162,7 +164,10 @@ def deploy(
         FlowWorkers(
             "flow-workers",
             worker_args,
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[headnode])),
+            foundation.after_images(
+                pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[headnode])),
+                "partek-flow",
+            ),
         )
 
     return {

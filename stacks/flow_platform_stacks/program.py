@@ -44,6 +44,7 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
     missing fact fails before anything but that stack reference is registered.
     """
     watch_namespaces = flink.operator_plan(project_dir or find_project_dir(), stack, cfg)
+    registry = aws_foundation.registry_plan(project_dir or find_project_dir(), stack, cfg)
     facts: ClusterFacts | None = None
     if cfg.aws is not None:
         facts = await aws_foundation.cluster_facts(stack, cfg.aws)
@@ -51,7 +52,7 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
     if cfg.aws is not None:
         providers.append(aws_foundation.aws_provider(cfg.aws, cfg.environment))
     opts = pulumi.ResourceOptions(providers=providers)
-    foundation = aws_foundation.deploy(cfg, facts, opts)
+    foundation = aws_foundation.deploy(cfg, facts, opts, registry)
     namespaces: dict[str, pulumi.Output[str]] = {}
     for system in cfg.enabled_systems():
         block = cfg.system(system)
