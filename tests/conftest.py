@@ -20,7 +20,8 @@ from flow_platform_stacks.harness import (
 from flow_platform_stacks.render import StackFiles, kubernetes_objects
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+DATA = ROOT / "tests" / "data"
+"""Copies of upstream CRDs and schemas the tests read (see its README); nothing outside the clone."""
 ENVS = ("dev", "tst", "uat", "prd")
 
 

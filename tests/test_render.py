@@ -17,7 +17,7 @@ def _render(stack: str, out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[
 
 
 def _tree(directory: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
 
 
 def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(
@@ -26,12 +26,14 @@ def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(
     code, out, err = _render("prd", tmp_path, capsys)
     assert code == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".flow-platform-render.json",
         "aws.md",
         "cluster.yaml",
         "flink-operator.yaml",
         "flink-prd.yaml",
         "hyperflow-prd.yaml",
         "image-mirror-prd.yaml",
+        "outputs.json",
         "partek-flow-prd.yaml",
         "partek-license-prd.yaml",
         "resources.json",
@@ -98,9 +100,11 @@ def test_a_bad_key_in_a_copy_of_the_dev_file_exits_non_zero_with_the_clear_error
     assert not (tmp_path / "out").exists(), "nothing is written for a stack with bad config"
 
 
-def test_an_unknown_stack_names_the_stacks_that_exist(capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_stack_is_a_usage_error_naming_the_stacks_that_exist(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     code = main(["render", "qa", "--project-dir", str(ROOT)])
-    assert code == 1
+    assert code == 2
     assert "stacks here: dev, prd, tst, uat" in capsys.readouterr().err
 
 
@@ -134,3 +138,159 @@ def test_render_reads_a_referenced_cluster_stack_from_a_file(
     assert main([*args, "--stack-outputs", f"acme/eks/tst={outputs}"]) == 0
     summary = (tmp_path / "out" / "aws.md").read_text()
     assert facts["privateSubnetIds"][0] in summary
+
+
+# --- the output directory: never delete what the render did not write ------------------------
+
+
+def _project_like(directory: Path) -> dict[str, bytes]:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "Pulumi.yaml").write_text("name: mine\n")
+    (directory / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (directory / "notes.md").write_text("mine\n")
+    return _tree(directory)
+
+
+def test_render_into_a_directory_holding_other_files_refuses_and_keeps_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _project_like(tmp_path / "project")
+    code, _out, err = _render("dev", tmp_path / "project", capsys)
+    assert code == 2
+    assert "refusing to render into" in err and "Pulumi.dev.yaml, Pulumi.yaml, notes.md" in err
+    assert "Traceback" not in err
+    assert _tree(tmp_path / "project") == before, "the user's files are untouched"
+    assert [p.name for p in tmp_path.iterdir()] == ["project"], "no staging directory is left behind"
+
+
+def test_render_with_out_dot_in_the_project_keeps_pulumi_yaml(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "clone"
+    shutil.copytree(
+        ROOT, project, ignore=shutil.ignore_patterns(".venv", "build", ".git", "*cache*", "tests")
+    )
+    before = _tree(project)
+    monkeypatch.chdir(project)
+    code = main(["render", "dev", "--out", "."])
+    assert code == 2
+    assert _tree(project) == before
+
+
+def test_a_render_replaces_an_earlier_render_and_only_its_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert _render("prd", out, capsys)[0] == 0
+    assert (out / "partek-license-prd.yaml").exists()
+    assert _render("dev", out, capsys)[0] == 0, "an earlier render is the render's own to replace"
+    assert not (out / "partek-license-prd.yaml").exists(), "files of the earlier render are gone"
+    manifest = json.loads((out / ".flow-platform-render.json").read_text())
+    assert sorted(p.name for p in out.iterdir()) == sorted([*manifest["files"], ".flow-platform-render.json"])
+    (out / "mine.txt").write_text("keep")
+    assert _render("dev", out, capsys)[0] == 2, "a file the render did not write makes it refuse"
+    assert (out / "mine.txt").read_text() == "keep"
+
+
+def test_a_failed_write_leaves_the_earlier_render_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flow_platform_stacks import render
+
+    out = tmp_path / "out"
+    assert _render("dev", out, capsys)[0] == 0
+    before = _tree(out)
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(render, "_aws_summary", broken)
+    code, _, err = _render("tst", out, capsys)
+    assert code == 3 and "internal error (OSError" in err and len(err.strip().splitlines()) == 1
+    assert _tree(out) == before, "the earlier render is whole, not half replaced"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"], "the staging directory is removed"
+
+
+def test_bad_arguments_exit_2_without_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render"]) == 2
+    bad = tmp_path / "outputs.json"
+    bad.write_text("{not json")
+    args = ["render", "dev", "--project-dir", str(ROOT), "--out", str(tmp_path / "o")]
+    assert main([*args, "--stack-outputs", f"acme/eks/dev={bad}"]) == 2
+    assert main([*args, "--stack-outputs", "no-equals-sign"]) == 2
+    err = capsys.readouterr().err
+    assert "is not valid JSON" in err and "takes NAME=FILE.json" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+# --- flow-platform check: exit codes 0 clean, 1 mandatory violations, 2 config/usage, 3 internal -----
+
+
+def test_check_without_the_policy_library_names_the_extra_to_install(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pulumi_policy", None)  # as on a plain `pip install flow-platform`
+    assert main(["check", "dev", "--project-dir", str(ROOT)]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'flow-platform[policy]'" in err and "Traceback" not in err
+
+
+def test_the_policy_extra_is_declared_and_part_of_dev() -> None:
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(dep.startswith("pulumi-policy") for dep in extras["policy"])
+    assert "flow-platform[policy]" in extras["dev"], "the README's first command installs it"
+
+
+def test_check_on_bad_config_or_a_bad_policy_config_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack_file = tmp_path / "Pulumi.mydev.yaml"
+    stack_file.write_text(
+        (ROOT / "Pulumi.dev.yaml").read_text().replace("cidrs: [10.10.0.0/16]", "cidrs: []")
+    )
+    assert main(["check", str(stack_file), "--project-dir", str(ROOT)]) == 2
+    assert "invalid configuration for stack 'mydev'" in capsys.readouterr().err
+    unknown = tmp_path / "policy.json"
+    unknown.write_text(json.dumps({"no-such-policy": "mandatory"}))
+    args = ["check", "dev", "--project-dir", str(ROOT), "--policy-config"]
+    assert main([*args, str(unknown)]) == 2
+    assert main([*args, str(tmp_path / "missing.json")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown policies: no-such-policy" in err and "no policy config" in err
+    assert "Traceback" not in err
+
+
+def test_an_internal_error_exits_3_with_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flow_platform_stacks import policy_check
+
+    def crashing(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the policy pack did not print its port (got '')\nTraceback (most recent...)\n...")
+
+    monkeypatch.setattr(policy_check, "running_pack", crashing)
+    assert main(["check", "dev", "--project-dir", str(ROOT)]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "internal error (RuntimeError: the policy pack did not print its port" in err
+
+
+def test_the_cli_closes_every_event_loop_it_opened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An open loop is closed by ``__del__`` at interpreter exit, after its self-pipe may be gone:
+    the intermittent ``Exception ignored in BaseEventLoop.__del__ ... Invalid file descriptor``."""
+    import asyncio
+    import gc
+
+    assert _render("dev", tmp_path / "out", capsys)[0] == 0
+    gc.collect()
+    open_loops = [
+        o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed()
+    ]
+    assert open_loops == []

@@ -9,7 +9,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import ROOT, SHARED, Stack
+from conftest import DATA, ROOT, Stack
+from flow_platform.flink.configuration import OPERATOR_VERSION
 
 K8S_VERSION = "1.32.0"
 
@@ -31,7 +32,9 @@ def _crd_schema(kind: str) -> dict[str, Any]:
         "FlinkSessionJob": "flinksessionjobs",
         "FlinkStateSnapshot": "flinkstatesnapshots",
     }[kind]
-    path = SHARED / "crds" / "flink-kubernetes-operator-1.15.0" / f"{plural}.flink.apache.org-v1.yml"
+    path = (
+        DATA / "crds" / f"flink-kubernetes-operator-{OPERATOR_VERSION}" / f"{plural}.flink.apache.org-v1.yml"
+    )
     crd = yaml.safe_load(path.read_text())
     [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta1"]
     schema = _strict(version["schema"]["openAPIV3Schema"])
@@ -104,7 +107,7 @@ def test_strict_validation_really_rejects_unknown_fields() -> None:
 
 
 def _project_schema() -> dict[str, Any]:
-    return json.loads((SHARED / "schemas" / "project.json").read_text())
+    return json.loads((DATA / "schemas" / "project.json").read_text())
 
 
 def test_pulumi_yaml_matches_the_official_project_schema() -> None:

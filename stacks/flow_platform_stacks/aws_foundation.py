@@ -13,6 +13,7 @@ from flow_platform.aws import (
     EcrMirrorArgs,
     EfsSharedVolume,
     EfsSharedVolumeArgs,
+    ThroughputMode,
     mirror_uri,
 )
 from flow_platform.aws.documents import service_trust_policy
@@ -351,7 +352,7 @@ def shared_volume(
         "vpc_id": facts.vpc_id,
         "subnet_ids": facts.private_subnet_ids,
         "node_security_group_id": facts.node_security_group_id,
-        "throughput_mode": efs.throughput_mode,
+        "throughput_mode": ThroughputMode(efs.throughput_mode),
         "namespace": namespace,
         "claim_name": claim_name,
         "root_path": f"/{system}/{claim_name}",

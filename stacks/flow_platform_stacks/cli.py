@@ -1,56 +1,106 @@
-"""``flow-platform``: render a stack offline (no cloud account, cluster or Pulumi CLI needed)."""
+"""``flow-platform``: render or check a stack offline (no cloud account, cluster or Pulumi CLI needed).
+
+Exit status: 0 success (no mandatory violation), 1 mandatory policy violations (``check``),
+2 bad configuration or usage, 3 internal error (one line; ``FLOW_PLATFORM_DEBUG=1`` for the traceback).
+"""
 
 import argparse
 import asyncio
-import contextlib
+import gc
+import json
+import os
 import sys
+import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .render import StackFiles, evaluate, write
+from .render import OutputDirError, StackFiles, evaluate_with_outputs, write
 
+EXIT_OK = 0
+EXIT_VIOLATIONS = 1
 EXIT_CONFIG = 2
+EXIT_INTERNAL = 3
+POLICY_EXTRA = "pip install 'flow-platform[policy]'"
+
+
+class UsageError(Exception):
+    """A command line the program cannot act on: a missing file, a bad argument (exit 2)."""
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except OSError as error:
+        raise UsageError(f"cannot read {what} {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise UsageError(f"{what} {path} is not valid JSON: {error}") from None
 
 
 def _stack_outputs(pairs: list[str]) -> dict[str, dict[str, Any]]:
     """``NAME=FILE.json`` pairs: the outputs of stacks the program references."""
-    import json
-
     outputs = {}
     for pair in pairs:
         name, sep, path = pair.partition("=")
-        if not sep:
-            raise ValueError(f"--stack-outputs takes NAME=FILE.json, not {pair!r}")
-        outputs[name] = json.loads(Path(path).read_text())
+        if not sep or not name:
+            raise UsageError(f"--stack-outputs takes NAME=FILE.json, not {pair!r}")
+        value = _read_json(Path(path), "stack outputs file")
+        if not isinstance(value, dict):
+            raise UsageError(f"stack outputs file {path} must hold a JSON object of output names to values")
+        outputs[name] = value
     return outputs
 
 
+def _locate(args: argparse.Namespace) -> StackFiles:
+    try:
+        return StackFiles.locate(args.stack, args.project_dir)
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
+
+
 def _render(args: argparse.Namespace) -> int:
-    files = StackFiles.locate(args.stack, args.project_dir)
-    registrations = evaluate(files, _stack_outputs(args.stack_outputs))
+    files = _locate(args)
+    registrations, outputs = evaluate_with_outputs(files, _stack_outputs(args.stack_outputs))
     out = args.out or files.project_file.parent / "build" / files.stack
-    summary = write(registrations, out)
+    summary = write(registrations, out, outputs)
     print(f"stack '{files.stack}': {len(registrations)} resources rendered to {out}")
     for group, kinds in summary.items():
         counts = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))
         print(f"  {group}: {counts}")
-    return 0
+    return EXIT_OK
+
+
+def _require_policy_library() -> None:
+    """The pack runs on this interpreter: its library comes with the ``policy`` extra."""
+    try:
+        import pulumi_policy  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            f"`flow-platform check` runs the policy pack, which needs pulumi-policy: {POLICY_EXTRA}"
+            " (or pip install -e '.[dev]' in a clone)"
+        ) from None
 
 
 def _check(args: argparse.Namespace) -> int:
-    import json
-
     from .policy_check import group_by_resource, running_pack
 
-    files = StackFiles.locate(args.stack, args.project_dir)
-    registrations = evaluate(files, _stack_outputs(args.stack_outputs))
+    files = _locate(args)
     root = files.project_file.parent
+    _require_policy_library()
+    if args.policy_config is not None and not Path(args.policy_config).is_file():
+        raise UsageError(f"no policy config {args.policy_config}")
+    registrations = evaluate_with_outputs(files, _stack_outputs(args.stack_outputs))[0]
     environment = _environment(registrations) or files.stack
     config_file = args.policy_config or root / "policy" / "config" / f"{environment}.json"
-    config = json.loads(Path(config_file).read_text())
+    config = _read_json(Path(config_file), "policy config")
+    if not isinstance(config, dict):
+        raise UsageError(f"policy config {config_file} must hold a JSON object")
     with running_pack(root / "policy") as analyzer:
-        analyzer.configure(config)
+        try:
+            analyzer.configure(config)
+        except ValueError as error:
+            raise UsageError(f"{config_file}: {error}") from None
         diagnostics = analyzer.analyze(registrations)
     mandatory = [d for d in diagnostics if d.level == "mandatory"]
     for urn, items in group_by_resource(diagnostics).items():
@@ -61,7 +111,7 @@ def _check(args: argparse.Namespace) -> int:
         f"stack '{files.stack}' against {config_file}: {len(registrations)} resources,"
         f" {len(mandatory)} mandatory and {len(diagnostics) - len(mandatory)} advisory violation(s)"
     )
-    return 1 if mandatory else 0
+    return EXIT_VIOLATIONS if mandatory else EXIT_OK
 
 
 def _environment(registrations: list[Any]) -> str | None:
@@ -85,37 +135,82 @@ def _stack_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="flow-platform", description=__doc__)
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flow-platform",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     render = sub.add_parser("render", help="run the stack under Pulumi's mock runtime and write its objects")
     _stack_arguments(render)
-    render.add_argument("--out", type=Path, default=None, help="output directory (default build/<stack>/)")
+    render.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output directory: new, empty, or an earlier render (default build/<stack>/)",
+    )
     render.set_defaults(handler=_render)
     check = sub.add_parser("check", help="run the stack offline through the policy pack, as a PR check")
     _stack_arguments(check)
     check.add_argument("--policy-config", type=Path, default=None, help="default policy/config/<env>.json")
     check.set_defaults(handler=_check)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse: usage errors exit 2, --help exits 0
+        return exit_.code if isinstance(exit_.code, int) else EXIT_CONFIG
     try:
         code: int = args.handler(args)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIG
-    except (FileNotFoundError, ValueError) as error:
+    except (UsageError, OutputDirError) as error:
         print(f"flow-platform: {error}", file=sys.stderr)
-        return 1
+        return EXIT_CONFIG
+    except Exception as error:
+        if os.environ.get("FLOW_PLATFORM_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"flow-platform: internal error ({_one_line(error)}); a bug, please report it"
+            " (FLOW_PLATFORM_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     finally:
-        _close_event_loop()
+        close_event_loops()
     return code
 
 
-def _close_event_loop() -> None:
-    """Close the loop Pulumi's runtime left open, so interpreter shutdown stays quiet."""
-    with contextlib.suppress(RuntimeError):
-        loop = asyncio.get_event_loop_policy().get_event_loop()
-        if not loop.is_running():
+def close_event_loops() -> None:
+    """Close every event loop Pulumi's runtime opened, so interpreter shutdown stays quiet.
+
+    A loop left open is closed by its ``__del__`` during shutdown, after its self-pipe may already
+    be gone: that is the ``BaseEventLoop.__del__ ... Invalid file descriptor`` noise.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        policy = asyncio.get_event_loop_policy()
+        try:
+            current: asyncio.AbstractEventLoop | None = policy.get_event_loop()
+        except RuntimeError:
+            current = None
+    loops = {id(o): o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop)}
+    if current is not None:
+        loops[id(current)] = current
+    for loop in loops.values():
+        if not loop.is_running() and not loop.is_closed():
             loop.close()
+    policy.set_event_loop(None)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,13 @@
 The recording monitor sees the whole ``RegisterResource`` request, so resource options the
 engine would receive (protect, retain_on_delete, depends_on, ignore_changes, aliases) are
 recorded as well as inputs. Values only the cloud can compute, and secrets, become marked
-placeholders: ``<computed:NAME.FIELD>`` and ``[secret]``; never real-looking values.
+placeholders: ``<computed:NAME.FIELD>`` and ``[secret]``; never real-looking values. A Secret
+whose type fixes the format of a value gets the smallest valid value of that format instead
+(``{"auths":{}}`` for a docker config), so the render is still an object the API server admits.
 """
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -93,6 +96,31 @@ def _mask(value: Any) -> Any:
     if isinstance(value, list):
         return [_mask(v) for v in value]
     return SECRET_MASK
+
+
+# Secret types whose values the API server parses (k8s.io/kubernetes v1.32
+# pkg/apis/core/validation ValidateSecret): type -> (key, an empty but valid value).
+TYPED_SECRET_PLACEHOLDERS = {
+    "kubernetes.io/dockerconfigjson": (".dockerconfigjson", '{"auths":{}}'),
+    "kubernetes.io/dockercfg": (".dockercfg", "{}"),
+}
+
+
+def typed_secret_placeholders(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Replace the ``[secret]`` mask of a typed Secret's parsed key by a valid empty value."""
+    typed = TYPED_SECRET_PLACEHOLDERS.get(str(inputs.get("type")))
+    if typed is None:
+        return inputs
+    key, placeholder = typed
+    out = dict(inputs)
+    for field_name, value in (
+        ("stringData", placeholder),
+        ("data", base64.b64encode(placeholder.encode()).decode()),
+    ):
+        values = out.get(field_name)
+        if isinstance(values, dict) and values.get(key) == SECRET_MASK:
+            out[field_name] = {**values, key: value}
+    return out
 
 
 def _urn_of_ref(ref: str) -> str | None:
@@ -200,6 +228,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 def _registration(urn: str, request: Any) -> Registration:
     inputs = _plain(json_format.MessageToDict(request.object))
+    if request.type == "kubernetes:core/v1:Secret":
+        inputs = typed_secret_placeholders(inputs)
     options: dict[str, Any] = {
         "protect": bool(request.protect) if request.HasField("protect") else False,
         "retain_on_delete": bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,

@@ -1,10 +1,22 @@
 """The guarded namespaces a stack creates beside each system's own: license server, NFS server,
 Flink operator, image mirror. One helper, so each is labelled, sized and protected the same way."""
 
+from collections.abc import Mapping
+from typing import TypedDict
+
 import pulumi
-from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs
+from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs, PodSecurityLevel
 
 from .config import StackConfig
+
+
+class NamespaceSizes(TypedDict):
+    """The LimitRange and ResourceQuota part of :class:`NamespaceGuardrailsArgs`."""
+
+    default_request: Mapping[str, str]
+    default_limit: Mapping[str, str]
+    max_limit: Mapping[str, str]
+    quota: Mapping[str, str]
 
 
 def namespace_sizes(
@@ -15,7 +27,7 @@ def namespace_sizes(
     quota: tuple[str, str, str],
     pods: int,
     claims: int,
-) -> NamespaceGuardrailsArgs:
+) -> NamespaceSizes:
     """LimitRange and ResourceQuota of a small fixed-purpose namespace.
 
     ``request`` and ``maximum`` are (cpu, memory) per container, ``limit`` the default memory limit,
@@ -40,7 +52,7 @@ def guarded_namespace(
     cfg: StackConfig,
     namespace: str,
     system: str,
-    sizes: NamespaceGuardrailsArgs,
+    sizes: NamespaceSizes,
     opts: pulumi.ResourceOptions,
     privileged_because: str | None = None,
 ) -> NamespaceGuardrails:
@@ -51,9 +63,12 @@ def guarded_namespace(
         "system": system,
         "pod_security_version": cfg.kubernetes.pod_security_version,
         "protect": cfg.protect,
-        **sizes,
+        "default_request": sizes["default_request"],
+        "default_limit": sizes["default_limit"],
+        "max_limit": sizes["max_limit"],
+        "quota": sizes["quota"],
     }
     if privileged_because is not None:
-        args["pod_security"] = "privileged"
+        args["pod_security"] = PodSecurityLevel.PRIVILEGED
         args["pod_security_exception"] = privileged_because
     return NamespaceGuardrails(resource_name, args, opts)

@@ -12,6 +12,7 @@ from flow_platform.partek import (
     FlowHeadnodeArgs,
     FlowWorkers,
     FlowWorkersArgs,
+    HeadnodeMode,
 )
 from flow_platform.partek.flexlm_server import NAME as FLEXLM_NAME
 from flow_platform.partek.flow_headnode import NAME as HEADNODE_NAME
@@ -116,7 +117,7 @@ def deploy(
         "env": env,
         "image": foundation.image("partek-flow"),
         "license_address": license_address,
-        "mode": head.mode,
+        "mode": HeadnodeMode(head.mode),
         "cpu": str(head.cpu),
         "memory": str(head.memory),
         "memory_limit": str(head.memory_limit or head.memory),

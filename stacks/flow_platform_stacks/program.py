@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
-from flow_platform.k8s import NamespaceGuardrails
+from flow_platform.k8s import NamespaceGuardrails, PodSecurityLevel
 
 from . import aws_foundation, flink, hyperflow, partek
 from .config import ClusterFacts, FlinkConfig, HyperflowConfig, PartekConfig, StackConfig
@@ -65,7 +65,7 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
                 "namespace": namespace,
                 "env": cfg.environment,
                 "system": system,
-                "pod_security": "restricted",
+                "pod_security": PodSecurityLevel.RESTRICTED,
                 "pod_security_version": cfg.kubernetes.pod_security_version,
                 "default_request": block.limits.default_request.as_dict(),
                 "default_limit": block.limits.default_limit.as_dict(),

@@ -1,6 +1,9 @@
 """Offline render: the stack's Kubernetes objects as YAML, an AWS summary and resources.json."""
 
 import json
+import os
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,6 +17,7 @@ from .harness import FlowMocks, RecordingMonitor, Registration, read_stack_file,
 RESOURCES_FILE = "resources.json"
 AWS_FILE = "aws.md"
 CLUSTER_FILE = "cluster.yaml"
+OUTPUTS_FILE = "outputs.json"
 
 
 @dataclass(frozen=True)
@@ -61,11 +65,19 @@ def evaluate(files: StackFiles, stack_outputs: dict[str, dict[str, Any]] | None 
 
     ``stack_outputs`` stands in for stacks the program references (``aws.clusterStack``).
     """
+    return evaluate_with_outputs(files, stack_outputs)[0]
+
+
+def evaluate_with_outputs(
+    files: StackFiles, stack_outputs: dict[str, dict[str, Any]] | None = None
+) -> tuple[list[Registration], dict[str, Any]]:
+    """:func:`evaluate`, plus the stack outputs the program exported."""
     config, secret_keys = read_stack_file(files.stack_file, files.project_file)
     monitor = RecordingMonitor(FlowMocks(stack_outputs))
-    return run_program(
+    registrations = run_program(
         files.stack, config, secret_keys, monitor=monitor, project_dir=files.project_file.parent
     )
+    return registrations, monitor.stack_outputs()
 
 
 def kubernetes_objects(registrations: Iterable[Registration]) -> list[dict[str, Any]]:
@@ -115,22 +127,102 @@ def _readable(value: Any) -> Any:
     return value
 
 
-def write(registrations: list[Registration], out: Path) -> dict[str, Counter[str]]:
-    """Write the render into ``out`` (replacing an earlier render) and return kinds per file."""
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in [*out.glob("*.yaml"), out / RESOURCES_FILE, out / AWS_FILE]:
-        stale.unlink(missing_ok=True)
+class OutputDirError(Exception):
+    """The output directory holds files the render did not write: it is never touched then."""
+
+
+MANIFEST_FILE = ".flow-platform-render.json"
+_LEGACY_FILES = {RESOURCES_FILE, AWS_FILE}
+
+
+def _owned(out: Path) -> bool:
+    """Whether ``out`` is missing, empty, or holds exactly an earlier render (per its manifest)."""
+    if not out.exists():
+        return False
+    if not out.is_dir() or out.is_symlink():
+        raise OutputDirError(f"refusing to render into {out}: it is not a directory")
+    present = {p.name for p in out.iterdir()}
+    if not present:
+        return True
+    manifest = out / MANIFEST_FILE
+    if manifest.is_file():
+        try:
+            written = set(json.loads(manifest.read_text())["files"])
+        except (ValueError, KeyError, TypeError):
+            written = set()
+        foreign = present - written - {MANIFEST_FILE}
+    else:
+        # a render from before the manifest: only its own file names, never a Pulumi project file
+        foreign = {
+            name
+            for name in present
+            if name not in _LEGACY_FILES and (not name.endswith(".yaml") or name.startswith("Pulumi"))
+        }
+        if not present >= _LEGACY_FILES:
+            foreign = present
+    if foreign:
+        shown = ", ".join(sorted(foreign)[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise OutputDirError(
+            f"refusing to render into {out}: it holds files the render did not write ({shown});"
+            " choose a new or empty directory (the default is build/<stack>/)"
+        )
+    return True
+
+
+def _render_files(registrations: list[Registration], outputs: dict[str, Any] | None) -> dict[str, str]:
+    """File name -> text of one render."""
+    files: dict[str, str] = {}
     by_file: dict[str, list[dict[str, Any]]] = {}
     for obj in kubernetes_objects(registrations):
         by_file.setdefault(_file_for(obj), []).append(obj)
-    summary: dict[str, Counter[str]] = {}
     for filename, objs in sorted(by_file.items()):
         objs.sort(key=_sort_key)
-        (out / filename).write_text(yaml.safe_dump_all(objs, sort_keys=True, default_flow_style=False))
-        summary[filename.removesuffix(".yaml")] = Counter(o["kind"] for o in objs)
+        files[filename] = yaml.safe_dump_all(objs, sort_keys=True, default_flow_style=False)
     resources = [r.as_json() for r in registrations]
-    (out / RESOURCES_FILE).write_text(json.dumps(resources, indent=2, sort_keys=True) + "\n")
-    (out / AWS_FILE).write_text(_aws_summary(registrations))
+    files[RESOURCES_FILE] = json.dumps(resources, indent=2, sort_keys=True) + "\n"
+    files[AWS_FILE] = _aws_summary(registrations)
+    if outputs is not None:
+        files[OUTPUTS_FILE] = json.dumps(outputs, indent=2, sort_keys=True) + "\n"
+    return files
+
+
+def write(
+    registrations: list[Registration], out: Path, outputs: dict[str, Any] | None = None
+) -> dict[str, Counter[str]]:
+    """Write the render into ``out`` atomically and return kinds per file.
+
+    ``out`` must be new, empty, or an earlier render (listed in its manifest): files the render did
+    not write are never deleted. Everything is written into a temporary sibling directory that then
+    replaces ``out``, so a failure leaves the earlier render whole, never a mix of old and new.
+    """
+    out = Path(os.path.abspath(out))
+    existing = _owned(out)
+    files = _render_files(registrations, outputs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        for filename, text in files.items():
+            (staging / filename).write_text(text)
+        manifest = {"files": sorted(files), "writer": "flow-platform render"}
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        if existing:
+            retired = staging.with_suffix(".old")
+            os.rename(out, retired)
+            try:
+                os.rename(staging, out)
+            except OSError:
+                os.rename(retired, out)
+                raise
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.rename(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    summary: dict[str, Counter[str]] = {}
+    for obj in kubernetes_objects(registrations):
+        summary.setdefault(_file_for(obj).removesuffix(".yaml"), Counter())[obj["kind"]] += 1
+    summary = dict(sorted(summary.items()))
     aws = Counter(r.type for r in registrations if r.type.startswith("aws:"))
     if aws:
         summary["aws"] = aws

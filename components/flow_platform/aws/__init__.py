@@ -1,8 +1,8 @@
 """AWS foundations: the EFS-backed shared volume and the ECR image mirror."""
 
 from .ecr_mirror import CopyJobSettings, EcrMirror, EcrMirrorArgs
-from .efs_shared_volume import EfsSharedVolume, EfsSharedVolumeArgs
-from .image_copy_job import ImageCopyJob, ImageCopyJobArgs
+from .efs_shared_volume import EfsSharedVolume, EfsSharedVolumeArgs, ThroughputMode
+from .image_copy_job import ImageCopy, ImageCopyJob, ImageCopyJobArgs
 from .images import CACHEABLE, ImageRef, mirror_repository, mirror_uri, needs_copy
 
 __all__ = [
@@ -12,9 +12,11 @@ __all__ = [
     "EcrMirrorArgs",
     "EfsSharedVolume",
     "EfsSharedVolumeArgs",
+    "ImageCopy",
     "ImageCopyJob",
     "ImageCopyJobArgs",
     "ImageRef",
+    "ThroughputMode",
     "mirror_repository",
     "mirror_uri",
     "needs_copy",

@@ -1,66 +1,113 @@
 """A private ECR copy of every image the stack runs."""
 
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from .. import PACKAGE
+from .. import validation as v
 from .documents import lifecycle_policy, pull_through_import_policy
-from .image_copy_job import ImageCopyJob
+from .image_copy_job import DEFAULT_SCHEDULE, ImageCopyJob
 from .images import CACHEABLE, ImageRef, cache_prefix, mirror_repository, mirror_uri, needs_copy
+
+DEFAULT_PREFIX = "flow-platform"
+DEFAULT_KEEP_TAGGED = 20
+DEFAULT_UNTAGGED_DAYS = 7
 
 
 class CopyJobSettings(TypedDict, total=False):
-    namespace: str
+    """Settings of the CronJob that copies images ECR cannot cache."""
+
+    namespace: Required[pulumi.Input[str]]
     """Namespace the copy CronJob runs in."""
     schedule: str
-    """Cron schedule."""
-    copier_image: str
+    """Cron schedule. Default: ``17 3 * * *``."""
+    copier_image: Required[str]
     """skopeo image (upstream reference; pulled through the mirror itself when cacheable)."""
-    aws_cli_image: str
+    aws_cli_image: Required[str]
     """AWS CLI image, likewise."""
-    source_auth: pulumi.Input[str]
+    source_auth: Required[pulumi.Input[str]]
     """Docker config JSON for the source registries (a secret)."""
-    oidc_provider_arn: pulumi.Input[str]
+    oidc_provider_arn: Required[pulumi.Input[str]]
     """The cluster's IAM OIDC provider ARN."""
-    oidc_issuer: pulumi.Input[str]
+    oidc_issuer: Required[pulumi.Input[str]]
     """The cluster's OIDC issuer URL."""
     endpoint_cidrs: list[str]
-    """CIDRs of the VPC interface endpoints (ECR, STS) a private cluster reaches AWS through."""
+    """CIDRs of the VPC interface endpoints (ECR, STS) a private cluster reaches AWS through.
+    Default: none."""
 
 
 class EcrMirrorArgs(TypedDict, total=False):
-    env: str
+    """Inputs of :class:`EcrMirror`."""
+
+    env: Required[str]
     """Environment (tags, names)."""
-    account_id: str
+    account_id: Required[str]
     """The AWS account that owns the mirror (12 digits)."""
-    region: str
+    region: Required[str]
     """The mirror's region."""
     prefix: str
-    """Repository name prefix, unique per environment in an account (``flow-platform-<env>``)."""
-    images: dict[str, str]
+    """Repository name prefix, unique per environment in an account (the stacks use
+    ``flow-platform-<env>`` unless configured). Default: ``flow-platform``."""
+    images: Required[dict[str, str]]
     """Logical image name -> upstream reference with tag
     (e.g. ``partek-flow`` -> ``registry.partek.com/rtw:23.0809.22``)."""
     kms_key_arn: pulumi.Input[str]
-    """Customer KMS key for the repositories (AES256 when absent)."""
+    """Customer KMS key for the repositories. Default: none (AES256)."""
     keep_tagged: int
-    """How many tagged images each repository keeps."""
+    """How many tagged images each repository keeps. Default: ``20``."""
     untagged_days: int
-    """Days after which untagged images expire."""
+    """Days after which untagged images expire. Default: ``7``."""
     mutable_tag_patterns: list[str]
-    """Tags that may move (e.g. ``current-*``), excluded from tag immutability."""
+    """Tags that may move (e.g. ``current-*``), excluded from tag immutability. Default: none."""
     credential_arns: dict[str, pulumi.Input[str]]
-    """Secrets Manager ARNs for upstreams that need credentials (``docker-hub``, ``ghcr``)."""
+    """Secrets Manager ARNs for upstreams that need credentials (``docker-hub``, ``ghcr``).
+    Default: none."""
     puller_role_arns: list[str]
     """IAM roles that pull (the node roles): granted ``ecr:BatchImportUpstreamImage`` on the
-    pull-through repositories. Empty: no grant here, the roles' own policies must have it."""
+    pull-through repositories. Default: none (no grant here: the roles' own policies must have it)."""
     copy_job: CopyJobSettings
-    """Settings of the copy CronJob, needed when an image's registry cannot be cached."""
+    """Settings of the copy CronJob, needed when an image's registry cannot be cached. Default: none."""
     protect: bool
-    """Protect the repositories (prd)."""
+    """Protect the repositories (prd). Default: ``false``."""
     tags: dict[str, str]
-    """AWS tags."""
+    """AWS tags. Default: none."""
+
+
+ARGS = v.ArgsSpec(
+    "EcrMirror",
+    EcrMirrorArgs,
+    {
+        "env": v.label_value,
+        "account_id": v.aws_account_id,
+        "region": v.aws_region,
+        "prefix": v.repository_prefix,
+        "images": v.map_of(v.image_reference, keys=v.dns_label),
+        "kms_key_arn": v.arn,
+        "keep_tagged": v.positive_int,
+        "untagged_days": v.positive_int,
+        "mutable_tag_patterns": v.list_of(v.non_empty_text),
+        "credential_arns": v.map_of(v.arn, keys=v.non_empty_text),
+        "copy_job": v.ArgsSpec(
+            "CopyJobSettings",
+            CopyJobSettings,
+            {
+                "namespace": v.namespace_name,
+                "schedule": v.cron_schedule,
+                "copier_image": v.image_reference,
+                "aws_cli_image": v.image_reference,
+                "source_auth": v.non_empty_text,
+                "oidc_provider_arn": v.arn,
+                "oidc_issuer": v.non_empty_text,
+                "endpoint_cidrs": v.list_of(v.cidr),
+            },
+        ),
+        "puller_role_arns": v.list_of(v.arn),
+        "protect": v.boolean,
+        "tags": v.map_of(v.text, keys=v.non_empty_text),
+    },
+)
 
 
 def repository_settings(
@@ -115,22 +162,21 @@ class EcrMirror(pulumi.ComponentResource):
     """Logical image name -> mirror reference with tag."""
     repository_urls: pulumi.Output[dict[str, str]]
     """Logical image name -> repository URL."""
-    copied_images: list[str]
-    """Logical names of the images the copy job pushes (the others fill through the cache)."""
-    images_copied: pulumi.Resource | None
-    """The one-shot copy Job of the current image list (None when nothing is copied)."""
 
     def __init__(self, name: str, args: EcrMirrorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:EcrMirror", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(protect=args.get("protect", False), retain_on_delete=True)
         )
         env, account, region = args["env"], args["account_id"], args["region"]
-        prefix = args.get("prefix", "flow-platform")
+        prefix = args.get("prefix", DEFAULT_PREFIX)
         tags = {**args.get("tags", {}), "env": env, "managed-by": "pulumi"}
         settings = repository_settings(args.get("kms_key_arn"), args.get("mutable_tag_patterns", []))
-        policy = lifecycle_policy(args.get("keep_tagged", 20), args.get("untagged_days", 7))
+        policy = lifecycle_policy(
+            args.get("keep_tagged", DEFAULT_KEEP_TAGGED), args.get("untagged_days", DEFAULT_UNTAGGED_DAYS)
+        )
 
         repositories: dict[str, aws.ecr.Repository] = {}
         for logical, ref in sorted(args["images"].items()):
@@ -178,8 +224,10 @@ class EcrMirror(pulumi.ComponentResource):
             prerequisites.append(rule)
 
         copies = {logical: ref for logical, ref in args["images"].items() if needs_copy(ref)}
-        self.copied_images = sorted(copies)
-        self.images_copied = None
+        # plain attributes for Python callers, not outputs: the logical names the copy job pushes,
+        # and its one-shot Job of the current image list (None when nothing is copied)
+        self.copied_images: list[str] = sorted(copies)
+        self.images_copied: pulumi.Resource | None = None
         if copies:
             job = args.get("copy_job")
             if job is None:
@@ -191,13 +239,13 @@ class EcrMirror(pulumi.ComponentResource):
                     "namespace": job["namespace"],
                     "region": region,
                     "copies": [
-                        (ref, mirror_uri(account, region, prefix, logical, ref))
+                        {"source": ref, "target": mirror_uri(account, region, prefix, logical, ref)}
                         for logical, ref in copies.items()
                     ],
                     "repository_arns": [repositories[logical].arn for logical in sorted(copies)],
                     "oidc_provider_arn": job["oidc_provider_arn"],
                     "oidc_issuer": job["oidc_issuer"],
-                    "schedule": job.get("schedule", "17 3 * * *"),
+                    "schedule": job.get("schedule", DEFAULT_SCHEDULE),
                     "copier_image": job["copier_image"],
                     "aws_cli_image": job["aws_cli_image"],
                     "source_auth": job["source_auth"],

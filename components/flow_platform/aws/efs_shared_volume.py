@@ -1,13 +1,16 @@
 """An EFS file system exposed to one namespace as a ReadWriteMany claim owned by a fixed UID/GID."""
 
 import hashlib
-from typing import Any, TypedDict
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
+from .. import validation as v
 from ..k8s.labels import standard_labels
 from .documents import efs_access_point_policy
 
@@ -43,42 +46,108 @@ def mount_target_subnets(subnet_zones: dict[str, str]) -> list[str]:
     return sorted(chosen.values())
 
 
+class ThroughputMode(StrEnum):
+    """EFS throughput modes."""
+
+    ELASTIC = "elastic"
+    """Scales with the workload; pay per transfer (the AWS recommendation for spiky use)."""
+    BURSTING = "bursting"
+    """Throughput grows with the stored size, with burst credits."""
+    PROVISIONED = "provisioned"
+    """A fixed rate, ``provisioned_throughput_mibps``."""
+
+
+IA_TRANSITIONS = (
+    "AFTER_1_DAY",
+    "AFTER_7_DAYS",
+    "AFTER_14_DAYS",
+    "AFTER_30_DAYS",
+    "AFTER_60_DAYS",
+    "AFTER_90_DAYS",
+    "AFTER_180_DAYS",
+    "AFTER_270_DAYS",
+    "AFTER_365_DAYS",
+)
+"""``transition_to_ia`` values the EFS API accepts."""
+DEFAULT_THROUGHPUT_MODE = ThroughputMode.ELASTIC.value
+DEFAULT_UID = 1000
+DEFAULT_GID = 1000
+DEFAULT_CAPACITY = "1Ti"
+
+
 class EfsSharedVolumeArgs(TypedDict, total=False):
-    env: str
+    """Inputs of :class:`EfsSharedVolume`."""
+
+    env: Required[str]
     """Environment (tags, labels, the creation token)."""
-    system: str
+    system: Required[str]
     """The system that owns the data (partek, flink, hyperflow)."""
-    vpc_id: pulumi.Input[str]
+    vpc_id: Required[pulumi.Input[str]]
     """The cluster's VPC."""
-    subnet_ids: list[str]
+    subnet_ids: Required[list[str]]
     """Private subnets (plain strings, so each mount target has a stable name); their zones are
     looked up and one mount target is created per Availability Zone."""
-    node_security_group_id: pulumi.Input[str]
+    node_security_group_id: Required[pulumi.Input[str]]
     """The worker nodes' security group: the only source admitted on TCP 2049."""
     kms_key_arn: pulumi.Input[str]
-    """Customer KMS key for encryption at rest (the AWS-managed key when absent; required in prd)."""
-    throughput_mode: str
-    """``elastic`` (default), ``bursting`` or ``provisioned``."""
+    """Customer KMS key for encryption at rest (required in prd). Default: none (the AWS-managed key)."""
+    throughput_mode: ThroughputMode
+    """EFS throughput mode. Default: ``elastic``."""
     provisioned_throughput_mibps: float
-    """MiB/s when ``throughput_mode`` is ``provisioned``."""
+    """MiB/s; required when ``throughput_mode`` is ``provisioned``. Default: none."""
     transition_to_ia: str
-    """Lifecycle to Infrequent Access, e.g. ``AFTER_30_DAYS``; omitted: no transition."""
-    namespace: str
+    """Lifecycle to Infrequent Access, e.g. ``AFTER_30_DAYS``. Default: none (no transition)."""
+    namespace: Required[pulumi.Input[str]]
     """Namespace of the claim."""
-    claim_name: str
+    claim_name: Required[str]
     """Name of the claim (and, prefixed by the namespace, of the PersistentVolume)."""
     root_path: str
-    """Directory the access point exposes, created on first use."""
+    """Directory the access point exposes, created on first use. Default: ``/<system>/<claim_name>``."""
     uid: int
-    """POSIX user every client is mapped to, and owner of the root directory (default 1000)."""
+    """POSIX user every client is mapped to, and owner of the root directory. Default: ``1000``."""
     gid: int
-    """POSIX group, likewise (default 1000)."""
+    """POSIX group, likewise. Default: ``1000``."""
     capacity: str
-    """Nominal size for Kubernetes (EFS itself is elastic)."""
+    """Nominal size for Kubernetes (EFS itself is elastic). Default: ``1Ti``."""
     protect: bool
-    """Protect the file system, access point, volume and claim (prd)."""
+    """Protect the file system, access point, volume and claim (prd). Default: ``false``."""
     tags: dict[str, str]
-    """Extra AWS tags."""
+    """Extra AWS tags. Default: none."""
+
+
+def _provisioned_rate(args: Mapping[str, Any]) -> str | None:
+    provisioned = args.get("throughput_mode") == ThroughputMode.PROVISIONED
+    if provisioned and args.get("provisioned_throughput_mibps") is None:
+        return "throughput_mode 'provisioned' needs provisioned_throughput_mibps"
+    if not provisioned and args.get("provisioned_throughput_mibps") is not None:
+        return "provisioned_throughput_mibps applies only to throughput_mode 'provisioned'"
+    return None
+
+
+ARGS = v.ArgsSpec(
+    "EfsSharedVolume",
+    EfsSharedVolumeArgs,
+    {
+        "env": v.label_value,
+        "system": v.dns_label,
+        "vpc_id": v.aws_id,
+        "subnet_ids": v.list_of(v.aws_id, min_length=1),
+        "node_security_group_id": v.aws_id,
+        "kms_key_arn": v.arn,
+        "throughput_mode": v.one_of(ThroughputMode),
+        "provisioned_throughput_mibps": v.positive_number,
+        "transition_to_ia": v.choice(IA_TRANSITIONS),
+        "namespace": v.namespace_name,
+        "claim_name": v.object_name,
+        "root_path": v.absolute_path,
+        "uid": v.positive_int,
+        "gid": v.positive_int,
+        "capacity": v.storage,
+        "protect": v.boolean,
+        "tags": v.map_of(v.text, keys=v.non_empty_text),
+    },
+    rules=[v.rule("provisioned_throughput_mibps", _provisioned_rate)],
+)
 
 
 class EfsSharedVolume(pulumi.ComponentResource):
@@ -106,6 +175,7 @@ class EfsSharedVolume(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EfsSharedVolumeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:EfsSharedVolume", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         protect = args.get("protect", False)
@@ -114,20 +184,23 @@ class EfsSharedVolume(pulumi.ComponentResource):
         )
         env, system = args["env"], args["system"]
         namespace, claim_name = args["namespace"], args["claim_name"]
-        uid, gid = args.get("uid", 1000), args.get("gid", 1000)
+        uid, gid = args.get("uid", DEFAULT_UID), args.get("gid", DEFAULT_GID)
         tags = {**args.get("tags", {}), "env": env, "system": system, "managed-by": "pulumi"}
-        base = volume_base_name(env, namespace, claim_name)
+        # the namespace may be an Output (a chained NamespaceGuardrails.namespace_name)
+        base = pulumi.Output.from_input(namespace).apply(lambda ns: volume_base_name(env, ns, claim_name))
         # Both are create-only: a change would replace the group, or worse the file system. Names
         # chosen before they were unique per namespace stay as they are on existing resources.
         create_only = pulumi.ResourceOptions(ignore_changes=["name", "description"])
 
         security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
-            name=f"{base}-efs",
-            description=f"EFS mount targets of {base}: NFS from the cluster nodes only",
+            name=pulumi.Output.concat(base, "-efs"),
+            description=pulumi.Output.concat(
+                "EFS mount targets of ", base, ": NFS from the cluster nodes only"
+            ),
             vpc_id=args["vpc_id"],
             revoke_rules_on_delete=True,
-            tags={**tags, "Name": f"{base}-efs"},
+            tags={**tags, "Name": pulumi.Output.concat(base, "-efs")},
             opts=pulumi.ResourceOptions.merge(child, create_only),
         )
         nfs_rule = aws.vpc.SecurityGroupIngressRule(
@@ -149,11 +222,11 @@ class EfsSharedVolume(pulumi.ComponentResource):
             ]
         file_system = aws.efs.FileSystem(
             f"{name}-fs",
-            creation_token=creation_token(base),
+            creation_token=base.apply(creation_token),
             encrypted=True,
             kms_key_id=args.get("kms_key_arn"),
             performance_mode="generalPurpose",
-            throughput_mode=args.get("throughput_mode", "elastic"),
+            throughput_mode=args.get("throughput_mode", DEFAULT_THROUGHPUT_MODE),
             provisioned_throughput_in_mibps=args.get("provisioned_throughput_mibps"),
             lifecycle_policies=lifecycle,
             tags={**tags, "Name": base},
@@ -207,8 +280,9 @@ class EfsSharedVolume(pulumi.ComponentResource):
             )
             mount_ready.append(mount_target)
         labels = standard_labels(claim_name, env, system, component="storage")
-        capacity = args.get("capacity", "1Ti")
-        volume_name = f"{namespace}-{claim_name}"
+        capacity = args.get("capacity", DEFAULT_CAPACITY)
+        # the namespace may be an Output (a chained NamespaceGuardrails.namespace_name): join, never format
+        volume_name = pulumi.Output.concat(namespace, "-", claim_name)
         pv_spec: Any = {
             "capacity": {"storage": capacity},
             "volumeMode": "Filesystem",

@@ -3,13 +3,14 @@ the workloads that use them, and nightly for drift."""
 
 import hashlib
 import ipaddress
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
+from .. import validation as v
 from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import dns_egress_spec, egress_spec, network_policy, ports
 from ..k8s.resources import container_resources
@@ -66,6 +67,18 @@ echo "summary: ${copied} copied, ${present} already mirrored, failed:${failed:- 
 """
 
 
+DEFAULT_SCHEDULE = "17 3 * * *"
+
+
+class ImageCopy(TypedDict):
+    """One image to copy into the mirror."""
+
+    source: str
+    """The upstream reference, pinned."""
+    target: str
+    """The mirror reference it is copied to."""
+
+
 def images_file(copies: list[tuple[str, str]]) -> str:
     """The copy list as the job reads it: ``<source> <target>`` per line, sorted."""
     return "".join(f"{source} {target}\n" for source, target in sorted(copies))
@@ -91,32 +104,59 @@ def registry_egress_peers(endpoint_cidrs: list[str]) -> list[dict[str, Any]]:
 
 
 class ImageCopyJobArgs(TypedDict, total=False):
-    env: str
+    """Inputs of :class:`ImageCopyJob`."""
+
+    env: Required[str]
     """Environment (labels, role name)."""
-    namespace: str
+    namespace: Required[pulumi.Input[str]]
     """Namespace the CronJob runs in."""
-    region: str
+    region: Required[str]
     """AWS region of the mirror."""
-    copies: list[tuple[str, str]]
-    """(source reference, mirror reference) pairs."""
-    repository_arns: list[pulumi.Input[str]]
+    copies: Required[list[ImageCopy]]
+    """The images to copy: source and mirror reference of each."""
+    repository_arns: Required[list[pulumi.Input[str]]]
     """The repositories the job may push to, and nothing else."""
-    oidc_provider_arn: pulumi.Input[str]
+    oidc_provider_arn: Required[pulumi.Input[str]]
     """The cluster's IAM OIDC provider."""
-    oidc_issuer: pulumi.Input[str]
+    oidc_issuer: Required[pulumi.Input[str]]
     """Its issuer URL (with or without ``https://``)."""
     schedule: str
-    """Cron schedule."""
-    copier_image: pulumi.Input[str]
+    """Cron schedule. Default: ``17 3 * * *``."""
+    copier_image: Required[pulumi.Input[str]]
     """skopeo image, pinned."""
-    aws_cli_image: pulumi.Input[str]
+    aws_cli_image: Required[pulumi.Input[str]]
     """AWS CLI image, pinned (fetches the ECR login token)."""
-    source_auth: pulumi.Input[str]
+    source_auth: Required[pulumi.Input[str]]
     """Docker config JSON with the source registries' credentials, a secret."""
     endpoint_cidrs: list[str]
-    """CIDRs of the VPC interface endpoints (ECR api/dkr, STS) of a private cluster, admitted on 443."""
+    """CIDRs of the VPC interface endpoints (ECR api/dkr, STS) of a private cluster, admitted on 443.
+    Default: none."""
     tags: dict[str, str]
-    """AWS tags."""
+    """AWS tags. Default: none."""
+
+
+ARGS = v.ArgsSpec(
+    "ImageCopyJob",
+    ImageCopyJobArgs,
+    {
+        "env": v.label_value,
+        "namespace": v.namespace_name,
+        "region": v.aws_region,
+        "copies": v.list_of(
+            v.ArgsSpec("ImageCopy", ImageCopy, {"source": v.image_reference, "target": v.image_reference}),
+            min_length=1,
+        ),
+        "repository_arns": v.list_of(v.non_empty_text, min_length=1),
+        "oidc_provider_arn": v.arn,
+        "oidc_issuer": v.non_empty_text,
+        "schedule": v.cron_schedule,
+        "copier_image": v.image_reference,
+        "aws_cli_image": v.image_reference,
+        "source_auth": v.non_empty_text,
+        "endpoint_cidrs": v.list_of(v.cidr),
+        "tags": v.map_of(v.text, keys=v.non_empty_text),
+    },
+)
 
 
 class ImageCopyJob(pulumi.ComponentResource):
@@ -132,10 +172,9 @@ class ImageCopyJob(pulumi.ComponentResource):
     """The job's IAM role."""
     job_name: pulumi.Output[str]
     """The one-shot Job of the current image list."""
-    copied: pulumi.Resource
-    """The one-shot Job: depend on it to start after the images are in the mirror."""
 
     def __init__(self, name: str, args: ImageCopyJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:ImageCopyJob", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         env, namespace = args["env"], args["namespace"]
@@ -146,9 +185,9 @@ class ImageCopyJob(pulumi.ComponentResource):
             f"{name}-role",
             name=f"flow-platform-{env}-image-copy",
             description="Pushes copies of vendor images into the flow-platform ECR mirror",
-            assume_role_policy=pulumi.Output.all(args["oidc_provider_arn"], args["oidc_issuer"]).apply(
-                lambda v: irsa_trust_policy(v[0], v[1], namespace, SERVICE_ACCOUNT)
-            ),
+            assume_role_policy=pulumi.Output.all(
+                args["oidc_provider_arn"], args["oidc_issuer"], namespace
+            ).apply(lambda a: irsa_trust_policy(a[0], a[1], a[2], SERVICE_ACCOUNT)),
             max_session_duration=3600,
             tags=args.get("tags", {}),
             opts=child,
@@ -179,7 +218,8 @@ class ImageCopyJob(pulumi.ComponentResource):
             string_data={".dockerconfigjson": pulumi.Output.secret(args["source_auth"])},
             opts=child,
         )
-        images = images_file(args["copies"])
+        copies = sorted((copy["source"], copy["target"]) for copy in args["copies"])
+        images = images_file(copies)
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata={"name": "image-copy", "namespace": namespace, "labels": labels},
@@ -187,7 +227,7 @@ class ImageCopyJob(pulumi.ComponentResource):
             opts=child,
         )
         cron_spec: Any = {
-            "schedule": args.get("schedule", "17 3 * * *"),
+            "schedule": args.get("schedule", DEFAULT_SCHEDULE),
             "concurrencyPolicy": "Forbid",
             "startingDeadlineSeconds": 3600,
             "successfulJobsHistoryLimit": 1,
@@ -198,7 +238,7 @@ class ImageCopyJob(pulumi.ComponentResource):
             f"{name}-cronjob",
             metadata={"name": NAME, "namespace": namespace, "labels": labels},
             spec=cron_spec,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),  # its pods run as it
         )
         allow_registries = network_policy(
             f"{name}-allow-registries",
@@ -212,9 +252,11 @@ class ImageCopyJob(pulumi.ComponentResource):
             f"{name}-allow-dns", namespace, "image-copy-allow-dns", dns_egress_spec(selector), labels, child
         )
         pod_inputs = [
-            v for v in (args["copier_image"], args["aws_cli_image"], args["region"]) if isinstance(v, str)
+            value
+            for value in (args["copier_image"], args["aws_cli_image"], args["region"])
+            if isinstance(value, str)
         ]
-        job_name = one_shot_job_name(args["copies"], *pod_inputs)
+        job_name = one_shot_job_name(copies, *pod_inputs)
         one_shot = copy_job_template(args, labels, ONE_SHOT_DEADLINE_SECONDS)
         # no TTL: a Job that deleted itself would be re-created by the next `pulumi up` after a refresh
         del one_shot["spec"]["ttlSecondsAfterFinished"]
@@ -233,7 +275,8 @@ class ImageCopyJob(pulumi.ComponentResource):
                 ),
             ),
         )
-        self.copied = job
+        # not an output: the one-shot Job, for Python callers to depend on
+        self.copied: pulumi.Resource = job
         self.job_name = pulumi.Output.from_input(job_name)
         self.role_arn = role.arn
         self.register_outputs({"role_arn": self.role_arn, "job_name": self.job_name})

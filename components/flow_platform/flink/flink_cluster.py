@@ -1,11 +1,13 @@
 """A Flink cluster managed by the operator: FlinkDeployment, session jobs, snapshots, RBAC, policies."""
 
-from typing import Any, TypedDict
+from collections.abc import Mapping
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
+from .. import validation as v
 from ..k8s.labels import standard_labels
 from ..k8s.network import (
     api_server_egress_spec,
@@ -21,16 +23,33 @@ from ..k8s.quantity import mebibytes
 from ..k8s.rbac import service_account_with_role
 from .configuration import (
     API_VERSION,
+    FLINK_VERSIONS,
+    JOB_STATES,
     JOBMANAGER_PORTS,
     TASKMANAGER_DATA_PORT,
     TASKMANAGER_RPC_PORT,
+    UPGRADE_MODES,
     flink_configuration,
     job_role_rules,
     pod_template,
 )
 
+DEFAULT_SERVICE_ACCOUNT = "flink"
+DEFAULT_SLOTS = 1
+DEFAULT_HA = True
+DEFAULT_CHECKPOINT_INTERVAL = "60 s"
+DEFAULT_CHECKPOINTS_RETAINED = 3
+DEFAULT_RESTART_STRATEGY = {"type": "exponential-delay"}
+DEFAULT_UPGRADE_MODE = "stateless"
+DEFAULT_STATE = "running"
+DEFAULT_INGRESS_CLASS = "nginx"
+DEFAULT_INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
+DEFAULT_API_SERVER_PORT = 443
+
 
 class ProcessSize(TypedDict):
+    """Size of the JobManager or of the TaskManagers."""
+
     replicas: int
     """Pods."""
     cpu: float
@@ -40,21 +59,25 @@ class ProcessSize(TypedDict):
 
 
 class JobSpec(TypedDict, total=False):
-    jar_uri: str
+    """A Flink job (application mode, or a session job)."""
+
+    jar_uri: Required[str]
     """``local://``, ``https://`` or ``file://`` jar."""
-    parallelism: int
+    parallelism: Required[int]
     """Job parallelism."""
     upgrade_mode: str
-    """stateless, savepoint or last-state."""
+    """``stateless``, ``savepoint`` or ``last-state``. Default: ``stateless``."""
     state: str
-    """running or suspended."""
+    """``running`` or ``suspended``. Default: ``running``."""
     entry_class: str
-    """Main class, when the jar's manifest has none."""
+    """Main class, when the jar's manifest has none. Default: none."""
     args: list[str]
-    """Program arguments."""
+    """Program arguments. Default: none."""
 
 
 class SessionJob(TypedDict):
+    """A FlinkSessionJob submitted to a session cluster."""
+
     name: str
     """FlinkSessionJob name."""
     job: JobSpec
@@ -62,58 +85,126 @@ class SessionJob(TypedDict):
 
 
 class FlinkClusterArgs(TypedDict, total=False):
-    namespace: str
+    """Inputs of :class:`FlinkCluster`."""
+
+    namespace: Required[pulumi.Input[str]]
     """The Flink namespace (watched by the operator)."""
-    env: str
+    env: Required[str]
     """Environment (labels)."""
-    name: str
+    name: Required[str]
     """FlinkDeployment name."""
-    image: pulumi.Input[str]
+    image: Required[pulumi.Input[str]]
     """Flink image, pinned (the mirror's when enabled)."""
-    flink_version: str
-    """CRD enum, e.g. ``v1_20``."""
+    flink_version: Required[str]
+    """The CRD's ``flinkVersion`` enum, e.g. ``v1_20``."""
     service_account: str
-    """Service account the operator gives the JobManager (default ``flink``)."""
-    claim: pulumi.Input[str]
+    """Service account the operator gives the JobManager. Default: ``flink``."""
+    claim: Required[pulumi.Input[str]]
     """ReadWriteMany claim mounted at /flink-data (HA, checkpoints, savepoints)."""
-    job_manager: ProcessSize
+    job_manager: Required[ProcessSize]
     """JobManager size."""
-    task_manager: ProcessSize
+    task_manager: Required[ProcessSize]
     """TaskManager size."""
     slots: int
-    """Task slots per TaskManager."""
+    """Task slots per TaskManager. Default: ``1``."""
     ha: bool
-    """Kubernetes HA."""
+    """Kubernetes HA. Default: ``true``."""
     checkpoint_interval: str
-    """e.g. ``60 s``."""
+    """Checkpoint interval. Default: ``60 s``."""
     checkpoints_retained: int
-    """Retained checkpoints."""
+    """Retained checkpoints. Default: ``3``."""
     restart_strategy: dict[str, str]
-    """``type`` and its options (without the ``restart-strategy.`` prefix)."""
+    """``type`` and its options (without the ``restart-strategy.`` prefix).
+    Default: ``type: exponential-delay``."""
     flink_configuration: dict[str, str]
-    """Further settings passed through."""
+    """Further settings passed through. Default: none."""
     job: JobSpec
-    """Application mode; absent: session mode."""
+    """Application mode. Default: none (session mode)."""
     session_jobs: list[SessionJob]
-    """Jobs submitted to a session cluster."""
+    """Jobs submitted to a session cluster. Default: none."""
     ingress_host: str
-    """Flink UI host (HTTPS only); absent: no Ingress."""
+    """Flink UI host (HTTPS only). Default: none (no Ingress)."""
     ingress_class: str
-    """IngressClass."""
+    """IngressClass. Default: ``nginx``."""
     tls_secret: str
-    """TLS Secret of the host."""
+    """TLS Secret of the host. Default: ``<name>-tls``."""
     cluster_issuer: str
-    """cert-manager ClusterIssuer."""
+    """cert-manager ClusterIssuer. Default: none."""
     savepoint_snapshot: bool
-    """Create a FlinkStateSnapshot (an on-demand savepoint)."""
-    operator_namespace: str
+    """Create a FlinkStateSnapshot (an on-demand savepoint). Default: ``false``."""
+    operator_namespace: Required[pulumi.Input[str]]
     """Namespace of the operator (reaches the JobManager's REST port)."""
     ingress_controller_namespace: str
-    """Ingress controller namespace (reaches the REST port when the UI is exposed)."""
-    api_server_cidrs: list[str]
+    """Ingress controller namespace (reaches the REST port when the UI is exposed).
+    Default: ``ingress-nginx``."""
+    api_server_cidrs: Required[list[str]]
     """API server addresses (the JobManager uses it for HA and TaskManagers)."""
     api_server_port: int
-    """Its port."""
+    """Its port. Default: ``443``."""
+
+
+def _unique_session_jobs(args: Mapping[str, Any]) -> str | None:
+    names = [job["name"] for job in args.get("session_jobs", [])]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    return f"session job names must be unique: {', '.join(duplicates)} repeated" if duplicates else None
+
+
+def _one_mode(args: Mapping[str, Any]) -> str | None:
+    if args.get("job") and args.get("session_jobs"):
+        return "session_jobs need a session cluster: remove job (application mode) or the session jobs"
+    return None
+
+
+JOB_ARGS = v.ArgsSpec(
+    "JobSpec",
+    JobSpec,
+    {
+        "jar_uri": v.non_empty_text,
+        "parallelism": v.positive_int,
+        "upgrade_mode": v.choice(UPGRADE_MODES),
+        "state": v.choice(JOB_STATES),
+        "entry_class": v.non_empty_text,
+        "args": v.list_of(v.text),
+    },
+)
+_SIZE = v.ArgsSpec(
+    "ProcessSize", ProcessSize, {"replicas": v.positive_int, "cpu": v.positive_number, "memory": v.memory}
+)
+ARGS = v.ArgsSpec(
+    "FlinkCluster",
+    FlinkClusterArgs,
+    {
+        "namespace": v.namespace_name,
+        "env": v.label_value,
+        "name": v.dns_label,
+        "image": v.image_reference,
+        "flink_version": v.choice(FLINK_VERSIONS),
+        "service_account": v.dns_label,
+        "claim": v.object_name,
+        "job_manager": _SIZE,
+        "task_manager": _SIZE,
+        "slots": v.positive_int,
+        "ha": v.boolean,
+        "checkpoint_interval": v.non_empty_text,
+        "checkpoints_retained": v.positive_int,
+        "restart_strategy": v.map_of(v.non_empty_text, keys=v.non_empty_text),
+        "flink_configuration": v.map_of(v.text, keys=v.non_empty_text),
+        "job": JOB_ARGS,
+        "session_jobs": v.list_of(
+            v.ArgsSpec("SessionJob", SessionJob, {"name": v.dns_label, "job": JOB_ARGS})
+        ),
+        "ingress_host": v.hostname,
+        "ingress_class": v.object_name,
+        "tls_secret": v.object_name,
+        "cluster_issuer": v.object_name,
+        "savepoint_snapshot": v.boolean,
+        "operator_namespace": v.namespace_name,
+        "ingress_controller_namespace": v.namespace_name,
+        "api_server_cidrs": v.list_of(v.cidr, min_length=1),
+        "api_server_port": v.port,
+    },
+    rules=[v.rule("session_jobs", _unique_session_jobs), v.rule("session_jobs", _one_mode)],
+)
 
 
 def _resource(size: ProcessSize) -> dict[str, Any]:
@@ -124,8 +215,8 @@ def _job(job: JobSpec) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "jarURI": job["jar_uri"],
         "parallelism": job["parallelism"],
-        "upgradeMode": job.get("upgrade_mode", "stateless"),
-        "state": job.get("state", "running"),
+        "upgradeMode": job.get("upgrade_mode", DEFAULT_UPGRADE_MODE),
+        "state": job.get("state", DEFAULT_STATE),
     }
     if job.get("entry_class"):
         spec["entryClass"] = job["entry_class"]
@@ -141,13 +232,13 @@ def deployment_spec(args: FlinkClusterArgs, claim: str) -> dict[str, Any]:
         "image": args["image"],
         "flinkVersion": args["flink_version"],
         "mode": "native",
-        "serviceAccount": args.get("service_account", "flink"),
+        "serviceAccount": args.get("service_account", DEFAULT_SERVICE_ACCOUNT),
         "flinkConfiguration": flink_configuration(
-            args.get("slots", 1),
-            args.get("ha", True),
-            args.get("checkpoint_interval", "60 s"),
-            args.get("checkpoints_retained", 3),
-            args.get("restart_strategy", {"type": "exponential-delay"}),
+            args.get("slots", DEFAULT_SLOTS),
+            args.get("ha", DEFAULT_HA),
+            args.get("checkpoint_interval", DEFAULT_CHECKPOINT_INTERVAL),
+            args.get("checkpoints_retained", DEFAULT_CHECKPOINTS_RETAINED),
+            args.get("restart_strategy", DEFAULT_RESTART_STRATEGY),
             args.get("flink_configuration"),
         ),
         "podTemplate": pod_template(claim, labels),
@@ -169,7 +260,7 @@ def deployment_spec(args: FlinkClusterArgs, claim: str) -> dict[str, Any]:
             annotations["cert-manager.io/cluster-issuer"] = args["cluster_issuer"]
         spec["ingress"] = {
             "template": host,
-            "className": args.get("ingress_class", "nginx"),
+            "className": args.get("ingress_class", DEFAULT_INGRESS_CLASS),
             "annotations": annotations,
             "tls": [{"hosts": [host], "secretName": args.get("tls_secret") or f"{args['name']}-tls"}],
         }
@@ -184,10 +275,11 @@ class FlinkCluster(pulumi.ComponentResource):
     """The FlinkDeployment's name."""
 
     def __init__(self, name: str, args: FlinkClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:FlinkCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace, env, deployment_name = args["namespace"], args["env"], args["name"]
-        account_name = args.get("service_account", "flink")
+        account_name = args.get("service_account", DEFAULT_SERVICE_ACCOUNT)
         labels = standard_labels(deployment_name, env, "flink", component="flink-cluster")
 
         # the JobManager reads and writes HA ConfigMaps and starts TaskManagers: it keeps its token
@@ -239,7 +331,9 @@ class FlinkCluster(pulumi.ComponentResource):
         rpc, blob, rest = JOBMANAGER_PORTS["rpc"], JOBMANAGER_PORTS["blob"], JOBMANAGER_PORTS["rest"]
         rest_clients = [namespace_peer(args["operator_namespace"])]
         if args.get("ingress_host"):
-            rest_clients.append(namespace_peer(args.get("ingress_controller_namespace", "ingress-nginx")))
+            rest_clients.append(
+                namespace_peer(args.get("ingress_controller_namespace", DEFAULT_INGRESS_CONTROLLER_NAMESPACE))
+            )
         rules: dict[str, dict[str, Any]] = {
             "jobmanager-allow-taskmanagers": ingress_spec(
                 jobmanager, [pod_peer(taskmanager)], ports(rpc, blob)
@@ -249,7 +343,7 @@ class FlinkCluster(pulumi.ComponentResource):
                 jobmanager, [pod_peer(taskmanager)], ports(TASKMANAGER_RPC_PORT)
             ),
             "jobmanager-allow-api-server": api_server_egress_spec(
-                jobmanager, args["api_server_cidrs"], args.get("api_server_port", 443)
+                jobmanager, args["api_server_cidrs"], args.get("api_server_port", DEFAULT_API_SERVER_PORT)
             ),
             "taskmanager-allow-peers": ingress_spec(
                 taskmanager,

@@ -1,12 +1,13 @@
 """The HyperFlow engine: runs workflows by creating one Kubernetes Job per task."""
 
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
 from .. import PACKAGE
+from .. import validation as v
 from ..k8s.labels import standard_labels
 from ..k8s.network import (
     api_server_egress_spec,
@@ -31,37 +32,72 @@ HYPERFLOW_UID = 1000
 SERVICE_ACCOUNT = "hyperflow-engine"
 
 
+DEFAULT_CPU = "500m"
+DEFAULT_MEMORY = "1Gi"
+DEFAULT_JOB_CPU = "500m"
+DEFAULT_JOB_MEMORY = "512Mi"
+DEFAULT_JOB_TTL_SECONDS = 600
+DEFAULT_JOB_BACKOFF_LIMIT = 0
+DEFAULT_SERVER_MODE = False
+DEFAULT_API_SERVER_PORT = 443
+
+
 class HyperflowEngineArgs(TypedDict, total=False):
-    namespace: str
+    """Inputs of :class:`HyperflowEngine`."""
+
+    namespace: Required[pulumi.Input[str]]
     """HyperFlow's namespace."""
-    env: str
+    env: Required[str]
     """Environment (labels and selectors)."""
-    image: pulumi.Input[str]
+    image: Required[pulumi.Input[str]]
     """Engine image, pinned (``hyperflowwms/hyperflow``)."""
-    worker_image: str
-    """Image of the job pods (default Montage worker), pinned."""
+    worker_image: Required[str]
+    """Image of the job pods (e.g. the Montage worker), pinned."""
     cpu: str
-    """Engine CPU request."""
+    """Engine CPU request. Default: ``500m``."""
     memory: str
-    """Engine memory request and limit."""
+    """Engine memory request and limit. Default: ``1Gi``."""
     job_cpu: str
-    """CPU request of each job pod."""
+    """CPU request of each job pod. Default: ``500m``."""
     job_memory: str
-    """Memory request of each job pod."""
+    """Memory request of each job pod. Default: ``512Mi``."""
     job_memory_limit: str
-    """Memory limit of each job pod (default: the request)."""
+    """Memory limit of each job pod. Default: the job memory request."""
     job_ttl_seconds: int
-    """``ttlSecondsAfterFinished`` of each job."""
+    """``ttlSecondsAfterFinished`` of each job. Default: ``600``."""
     job_backoff_limit: int
-    """``backoffLimit`` of each job."""
-    work_dir_claim: pulumi.Input[str]
+    """``backoffLimit`` of each job. Default: ``0``."""
+    work_dir_claim: Required[pulumi.Input[str]]
     """The ReadWriteMany claim mounted at /work_dir by the engine and every job."""
     server_mode: bool
-    """Run ``hflow start-server`` on 8080 with a Service, instead of waiting for ``hflow run``."""
-    api_server_cidrs: list[str]
+    """Run the engine's server with a Service, instead of waiting for ``hflow run``. Default: ``false``."""
+    api_server_cidrs: Required[list[str]]
     """The Kubernetes API server's addresses (the engine creates Jobs)."""
     api_server_port: int
-    """Its port."""
+    """Its port. Default: ``443``."""
+
+
+ARGS = v.ArgsSpec(
+    "HyperflowEngine",
+    HyperflowEngineArgs,
+    {
+        "namespace": v.namespace_name,
+        "env": v.label_value,
+        "image": v.image_reference,
+        "worker_image": v.image_reference,
+        "cpu": v.cpu,
+        "memory": v.memory,
+        "job_cpu": v.cpu,
+        "job_memory": v.memory,
+        "job_memory_limit": v.memory,
+        "job_ttl_seconds": v.non_negative_int,
+        "job_backoff_limit": v.non_negative_int,
+        "work_dir_claim": v.object_name,
+        "server_mode": v.boolean,
+        "api_server_cidrs": v.list_of(v.cidr, min_length=1),
+        "api_server_port": v.port,
+    },
+)
 
 
 def engine_role_rules() -> list[dict[str, Any]]:
@@ -138,9 +174,12 @@ def engine_env(args: HyperflowEngineArgs, redis_host: str) -> list[dict[str, Any
         {"name": "HF_VAR_WORKER_CONTAINER", "value": args["worker_image"]},
         {"name": "HF_VAR_WORK_DIR", "value": WORK_DIR},
         {"name": "HF_VAR_WAIT_FOR_INPUT_FILES", "value": "0"},
-        {"name": "HF_VAR_BACKOFF_LIMIT", "value": str(args.get("job_backoff_limit", 0))},
-        {"name": "HF_VAR_CPU_REQUEST", "value": args.get("job_cpu", "500m")},
-        {"name": "HF_VAR_MEM_REQUEST", "value": args.get("job_memory", "512Mi")},
+        {
+            "name": "HF_VAR_BACKOFF_LIMIT",
+            "value": str(args.get("job_backoff_limit", DEFAULT_JOB_BACKOFF_LIMIT)),
+        },
+        {"name": "HF_VAR_CPU_REQUEST", "value": args.get("job_cpu", DEFAULT_JOB_CPU)},
+        {"name": "HF_VAR_MEM_REQUEST", "value": args.get("job_memory", DEFAULT_JOB_MEMORY)},
         {"name": "HF_VAR_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
         {"name": "HOME", "value": "/tmp"},
     ]
@@ -159,6 +198,7 @@ class HyperflowEngine(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: HyperflowEngineArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:HyperflowEngine", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace, env = args["namespace"], args["env"]
@@ -171,11 +211,11 @@ class HyperflowEngine(pulumi.ComponentResource):
             lambda c: yaml.safe_dump(
                 job_template(
                     env,
-                    args.get("job_cpu", "500m"),
-                    args.get("job_memory", "512Mi"),
-                    args.get("job_memory_limit", args.get("job_memory", "512Mi")),
-                    args.get("job_ttl_seconds", 600),
-                    args.get("job_backoff_limit", 0),
+                    args.get("job_cpu", DEFAULT_JOB_CPU),
+                    args.get("job_memory", DEFAULT_JOB_MEMORY),
+                    args.get("job_memory_limit", args.get("job_memory", DEFAULT_JOB_MEMORY)),
+                    args.get("job_ttl_seconds", DEFAULT_JOB_TTL_SECONDS),
+                    args.get("job_backoff_limit", DEFAULT_JOB_BACKOFF_LIMIT),
                     c,
                 ),
                 sort_keys=True,
@@ -187,7 +227,7 @@ class HyperflowEngine(pulumi.ComponentResource):
             data={"job-template.yaml": template_yaml},
             opts=child,
         )
-        server = args.get("server_mode", False)
+        server = args.get("server_mode", DEFAULT_SERVER_MODE)
         command = (
             ["hflow", "start-server", "--host", "0.0.0.0", "--port", str(SERVER_PORT)]
             if server
@@ -199,7 +239,9 @@ class HyperflowEngine(pulumi.ComponentResource):
             "image": args["image"],
             "command": command,
             "env": engine_env(args, "redis"),
-            "resources": container_resources(args.get("cpu", "500m"), args.get("memory", "1Gi")),
+            "resources": container_resources(
+                args.get("cpu", DEFAULT_CPU), args.get("memory", DEFAULT_MEMORY)
+            ),
             "securityContext": restricted_container_security_context(),
             "volumeMounts": [
                 {"name": "work-dir", "mountPath": WORK_DIR},
@@ -249,7 +291,7 @@ class HyperflowEngine(pulumi.ComponentResource):
         rules_by_name: dict[str, dict[str, Any]] = {
             "hyperflow-engine-allow-redis": egress_spec(selector, [redis], ports(REDIS_PORT)),
             "hyperflow-engine-allow-api-server": api_server_egress_spec(
-                selector, args["api_server_cidrs"], args.get("api_server_port", 443)
+                selector, args["api_server_cidrs"], args.get("api_server_port", DEFAULT_API_SERVER_PORT)
             ),
             "hyperflow-engine-allow-dns": dns_egress_spec(selector),
             "hyperflow-jobs-allow-redis": egress_spec(job_selector(env), [redis], ports(REDIS_PORT)),

@@ -1,19 +1,28 @@
 """One-shot HyperFlow Jobs: stage a workflow's input data, parse logs, draw the execution trace."""
 
-from typing import Any, TypedDict
+from collections.abc import Mapping
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
+from .. import validation as v
 from ..k8s.labels import standard_labels
 from ..k8s.resources import container_resources
 from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
 from .hyperflow_engine import HYPERFLOW_UID, WORK_DIR
 from .labels import SYSTEM
 
+DEFAULT_TTL_SECONDS = 3600
+DEFAULT_BACKOFF_LIMIT = 1
+DEFAULT_CPU = "250m"
+DEFAULT_MEMORY = "512Mi"
 
-class OneShotJob(TypedDict, total=False):
+
+class OneShotJob(TypedDict):
+    """A Job run once with /work_dir mounted."""
+
     name: str
     """Job name (``data-staging``, ``log-parser``, ``viz-trace``)."""
     image: pulumi.Input[str]
@@ -23,22 +32,57 @@ class OneShotJob(TypedDict, total=False):
 
 
 class HyperflowJobsArgs(TypedDict, total=False):
-    namespace: str
+    """Inputs of :class:`HyperflowJobs`."""
+
+    namespace: Required[pulumi.Input[str]]
     """HyperFlow's namespace."""
-    env: str
+    env: Required[str]
     """Environment (labels)."""
-    jobs: list[OneShotJob]
+    jobs: Required[list[OneShotJob]]
     """The jobs to create."""
-    work_dir_claim: pulumi.Input[str]
+    work_dir_claim: Required[pulumi.Input[str]]
     """The /work_dir claim."""
     ttl_seconds: int
-    """``ttlSecondsAfterFinished`` of each job."""
+    """``ttlSecondsAfterFinished`` of each job. Default: ``3600``."""
     backoff_limit: int
-    """``backoffLimit`` of each job."""
+    """``backoffLimit`` of each job. Default: ``1``."""
     cpu: str
-    """CPU request of each job."""
+    """CPU request of each job. Default: ``250m``."""
     memory: str
-    """Memory request and limit of each job."""
+    """Memory request and limit of each job. Default: ``512Mi``."""
+
+
+def _unique_jobs(args: Mapping[str, Any]) -> str | None:
+    names = [job["name"] for job in args.get("jobs", [])]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    return f"job names must be unique: {', '.join(duplicates)} repeated" if duplicates else None
+
+
+ARGS = v.ArgsSpec(
+    "HyperflowJobs",
+    HyperflowJobsArgs,
+    {
+        "namespace": v.namespace_name,
+        "env": v.label_value,
+        "jobs": v.list_of(
+            v.ArgsSpec(
+                "OneShotJob",
+                OneShotJob,
+                {
+                    "name": v.dns_label,
+                    "image": v.image_reference,
+                    "command": v.list_of(v.non_empty_text, min_length=1),
+                },
+            )
+        ),
+        "work_dir_claim": v.object_name,
+        "ttl_seconds": v.non_negative_int,
+        "backoff_limit": v.non_negative_int,
+        "cpu": v.cpu,
+        "memory": v.memory,
+    },
+    rules=[v.rule("jobs", _unique_jobs)],
+)
 
 
 class HyperflowJobs(pulumi.ComponentResource):
@@ -50,10 +94,14 @@ class HyperflowJobs(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: HyperflowJobsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:HyperflowJobs", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace, env = args["namespace"], args["env"]
-        ttl, backoff = args.get("ttl_seconds", 3600), args.get("backoff_limit", 1)
+        ttl, backoff = (
+            args.get("ttl_seconds", DEFAULT_TTL_SECONDS),
+            args.get("backoff_limit", DEFAULT_BACKOFF_LIMIT),
+        )
         if ttl < 0 or backoff < 0:
             raise ValueError("ttl_seconds and backoff_limit cannot be negative")
         names = []
@@ -65,7 +113,9 @@ class HyperflowJobs(pulumi.ComponentResource):
                 "command": job["command"],
                 "workingDir": WORK_DIR,
                 "env": [{"name": "HOME", "value": "/tmp"}],
-                "resources": container_resources(args.get("cpu", "250m"), args.get("memory", "512Mi")),
+                "resources": container_resources(
+                    args.get("cpu", DEFAULT_CPU), args.get("memory", DEFAULT_MEMORY)
+                ),
                 "securityContext": restricted_container_security_context(),
                 "volumeMounts": [
                     {"name": "work-dir", "mountPath": WORK_DIR},

@@ -1,11 +1,12 @@
 """An in-cluster NFS server for clusters without EFS (desktop, non-AWS)."""
 
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
+from .. import validation as v
 from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import cidr_peer, ingress_spec, network_policy, ports
 from ..k8s.resources import container_resources
@@ -17,25 +18,47 @@ NAME = "nfs-server"
 NFS_PORTS = {"nfs": 2049, "mountd": 20048, "rpcbind": 111}
 
 
+DEFAULT_SIZE = "100Gi"
+
+
 class InClusterNfsServerArgs(TypedDict, total=False):
-    namespace: str
+    """Inputs of :class:`InClusterNfsServer`."""
+
+    namespace: Required[pulumi.Input[str]]
     """The server's own namespace (PSA ``privileged``: see the class docstring)."""
-    env: str
+    env: Required[str]
     """Environment (labels)."""
-    image: pulumi.Input[str]
+    image: Required[pulumi.Input[str]]
     """NFS server image, pinned (e.g. registry.k8s.io/volume-nfs)."""
-    storage_class: pulumi.Input[str]
+    storage_class: Required[pulumi.Input[str]]
     """Class of the server's own ReadWriteOnce backing claim."""
     size: str
-    """Size of the backing claim and of the exported volume."""
-    client_namespace: str
+    """Size of the backing claim and of the exported volume. Default: ``100Gi``."""
+    client_namespace: Required[pulumi.Input[str]]
     """Namespace of the claim bound to the export."""
-    claim_name: str
+    claim_name: Required[str]
     """Name of that ReadWriteMany claim."""
-    node_cidrs: list[str]
+    node_cidrs: Required[list[str]]
     """Addresses of the cluster nodes: the kubelet, not a pod, mounts NFS volumes."""
     protect: bool
-    """Protect the backing claim, the PersistentVolume and the claim."""
+    """Protect the backing claim, the PersistentVolume and the claim. Default: ``false``."""
+
+
+ARGS = v.ArgsSpec(
+    "InClusterNfsServer",
+    InClusterNfsServerArgs,
+    {
+        "namespace": v.namespace_name,
+        "env": v.label_value,
+        "image": v.image_reference,
+        "storage_class": v.object_name,
+        "size": v.storage,
+        "client_namespace": v.namespace_name,
+        "claim_name": v.object_name,
+        "node_cidrs": v.list_of(v.cidr, min_length=1),
+        "protect": v.boolean,
+    },
+)
 
 
 class InClusterNfsServer(pulumi.ComponentResource):
@@ -58,13 +81,14 @@ class InClusterNfsServer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: InClusterNfsServerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:InClusterNfsServer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         protect = args.get("protect", False)
         stateful = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(protect=protect, retain_on_delete=True)
         )
-        namespace, env, size = args["namespace"], args["env"], args.get("size", "100Gi")
+        namespace, env, size = args["namespace"], args["env"], args.get("size", DEFAULT_SIZE)
         labels = standard_labels(NAME, env, SYSTEM, component="storage")
         selector = selector_labels(NAME, env)
 
@@ -135,7 +159,8 @@ class InClusterNfsServer(pulumi.ComponentResource):
             "claimRef": {"namespace": args["client_namespace"], "name": args["claim_name"]},
             "nfs": {"server": cluster_ip, "path": "/"},
         }
-        volume_name = f"{args['client_namespace']}-{args['claim_name']}"
+        # the client namespace may be an Output: join it, never format it
+        volume_name = pulumi.Output.concat(args["client_namespace"], "-", args["claim_name"])
         volume = k8s.core.v1.PersistentVolume(
             f"{name}-pv", metadata={"name": volume_name, "labels": labels}, spec=volume_spec, opts=stateful
         )

@@ -1,10 +1,11 @@
 """The redis HyperFlow keeps its workflow state in."""
 
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 
 from .. import PACKAGE
+from .. import validation as v
 from ..k8s.labels import standard_labels
 from ..k8s.network import ingress_spec, network_policy, pod_peer, ports
 from ..k8s.resources import container_resources
@@ -17,17 +18,36 @@ REDIS_UID = 999
 """The official redis image's ``redis`` user."""
 
 
+DEFAULT_CPU = "100m"
+DEFAULT_MEMORY = "256Mi"
+
+
 class HyperflowRedisArgs(TypedDict, total=False):
-    namespace: str
+    """Inputs of :class:`HyperflowRedis`."""
+
+    namespace: Required[pulumi.Input[str]]
     """HyperFlow's namespace."""
-    env: str
+    env: Required[str]
     """Environment (labels and selectors)."""
-    image: pulumi.Input[str]
+    image: Required[pulumi.Input[str]]
     """redis image, pinned."""
     cpu: str
-    """CPU request."""
+    """CPU request. Default: ``100m``."""
     memory: str
-    """Memory request and limit."""
+    """Memory request and limit. Default: ``256Mi``."""
+
+
+ARGS = v.ArgsSpec(
+    "HyperflowRedis",
+    HyperflowRedisArgs,
+    {
+        "namespace": v.namespace_name,
+        "env": v.label_value,
+        "image": v.image_reference,
+        "cpu": v.cpu,
+        "memory": v.memory,
+    },
+)
 
 
 class HyperflowRedis(pulumi.ComponentResource):
@@ -39,6 +59,7 @@ class HyperflowRedis(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: HyperflowRedisArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:HyperflowRedis", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace, env = args["namespace"], args["env"]
@@ -50,7 +71,9 @@ class HyperflowRedis(pulumi.ComponentResource):
             # workflow state is rebuilt per run: no snapshots to a volume
             "args": ["--save", "", "--appendonly", "no"],
             "ports": [{"name": "redis", "containerPort": REDIS_PORT, "protocol": "TCP"}],
-            "resources": container_resources(args.get("cpu", "100m"), args.get("memory", "256Mi")),
+            "resources": container_resources(
+                args.get("cpu", DEFAULT_CPU), args.get("memory", DEFAULT_MEMORY)
+            ),
             "securityContext": restricted_container_security_context(),
             **tcp_probes("redis", startup_seconds=60),
             "volumeMounts": [{"name": "data", "mountPath": "/data"}],

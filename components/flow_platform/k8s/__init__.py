@@ -4,8 +4,9 @@ Import from here rather than from the submodules; everything a system component 
 consistent with the rest of flow-platform is re-exported.
 """
 
+from ..validation import QUANTITY_HELP
 from .labels import namespace_labels, selector_labels, standard_labels
-from .namespace_guardrails import NamespaceGuardrails, NamespaceGuardrailsArgs
+from .namespace_guardrails import NamespaceGuardrails, NamespaceGuardrailsArgs, PodSecurityLevel
 from .network import (
     api_server_egress_spec,
     cidr_peer,
@@ -18,7 +19,7 @@ from .network import (
     pod_peer,
     ports,
 )
-from .quantity import GIB, MIB, QUANTITY_HELP, Quantity, QuantityError, mebibytes, parse_quantity
+from .quantity import GIB, MIB, Quantity, QuantityError, mebibytes, parse_quantity
 from .rbac import service_account_with_role
 from .resources import container_resources, limit_range_spec, resource_quota_spec
 from .security import PSA_LEVELS, restricted_container_security_context, restricted_pod_security_context
@@ -30,6 +31,7 @@ __all__ = [
     "QUANTITY_HELP",
     "NamespaceGuardrails",
     "NamespaceGuardrailsArgs",
+    "PodSecurityLevel",
     "Quantity",
     "QuantityError",
     "api_server_egress_spec",

@@ -1,42 +1,97 @@
 """One namespace with the guardrails every flow-platform namespace carries."""
 
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from enum import StrEnum
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
+from .. import validation as v
 from .labels import namespace_labels
 from .network import default_deny_spec
 from .resources import limit_range_spec, resource_quota_spec
 from .security import PSA_LEVELS
 
 
+class PodSecurityLevel(StrEnum):
+    """Pod Security Admission levels (``pod-security.kubernetes.io/enforce``)."""
+
+    RESTRICTED = "restricted"
+    """The hardened profile every flow-platform workload meets by default."""
+    BASELINE = "baseline"
+    """Minimal restrictions; needs a documented ``pod_security_exception``."""
+    PRIVILEGED = "privileged"
+    """Unrestricted; only for a namespace that holds exactly one documented exception."""
+
+
+DEFAULT_POD_SECURITY = PodSecurityLevel.RESTRICTED.value
+DEFAULT_POD_SECURITY_VERSION = "latest"
+LIMIT_KEYS = ("cpu", "memory")
+QUOTA_KEYS = (
+    "configmaps",
+    "count/jobs.batch",
+    "limits.cpu",
+    "limits.memory",
+    "persistentvolumeclaims",
+    "pods",
+    "requests.cpu",
+    "requests.memory",
+    "requests.storage",
+    "secrets",
+    "services",
+)
+
+
 class NamespaceGuardrailsArgs(TypedDict, total=False):
-    namespace: pulumi.Input[str]
+    """Inputs of :class:`NamespaceGuardrails`."""
+
+    namespace: Required[pulumi.Input[str]]
     """Name of the namespace to create (conventionally ``<system>-<env>``)."""
-    env: pulumi.Input[str]
+    env: Required[pulumi.Input[str]]
     """Environment label value (``deployment: <env>``): dev, tst, uat or prd."""
-    system: pulumi.Input[str]
+    system: Required[pulumi.Input[str]]
     """The system the namespace hosts (partek, flink, hyperflow, ...), for labels and quotas."""
-    pod_security: pulumi.Input[str]
-    """Pod Security Admission ``enforce`` level; anything but ``restricted`` needs an exception."""
+    pod_security: pulumi.Input[PodSecurityLevel]
+    """Pod Security Admission ``enforce`` level; anything but ``restricted`` needs an exception.
+    Default: ``restricted``."""
     pod_security_exception: pulumi.Input[str]
-    """Why this namespace cannot be ``restricted``; recorded as an annotation for reviewers."""
+    """Why this namespace cannot be ``restricted``; recorded as an annotation for reviewers.
+    Default: none (required when ``pod_security`` is not ``restricted``)."""
     pod_security_version: pulumi.Input[str]
-    """PSA policy version to pin (``v1.32``), so a cluster upgrade does not change admission silently."""
-    default_request: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    """PSA policy version to pin (``v1.32``), so a cluster upgrade does not change admission silently.
+    Default: ``latest``."""
+    default_request: Required[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """LimitRange ``defaultRequest`` for containers that set none (cpu, memory)."""
-    default_limit: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    default_limit: Required[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """LimitRange ``default`` limits for containers that set none (memory; cpu only if wanted)."""
-    max_limit: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    max_limit: Required[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """LimitRange ``max`` per container: the largest pod the environment admits."""
-    quota: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    quota: Required[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """ResourceQuota ``hard`` limits (``requests.cpu``, ``limits.memory``, ``pods``, ...)."""
     protect: bool
     """Protect the namespace from deletion (deleting it deletes every claim inside); a plain bool
-    because resource options must be known when the resource is registered."""
+    because resource options must be known when the resource is registered. Default: ``false``."""
+
+
+ARGS = v.ArgsSpec(
+    "NamespaceGuardrails",
+    NamespaceGuardrailsArgs,
+    {
+        "namespace": v.owned_namespace,
+        "env": v.label_value,
+        "system": v.label_value,
+        "pod_security": v.one_of(PodSecurityLevel),
+        "pod_security_exception": v.text,
+        "pod_security_version": v.psa_version,
+        "default_request": v.resource_map(LIMIT_KEYS, v.quantity),
+        "default_limit": v.resource_map(LIMIT_KEYS, v.quantity),
+        "max_limit": v.resource_map(LIMIT_KEYS, v.quantity),
+        "quota": v.resource_map(QUOTA_KEYS, v.quantity),
+        "protect": v.boolean,
+    },
+)
 
 
 def _strings(mapping: Mapping[str, Any]) -> dict[str, str]:
@@ -70,14 +125,15 @@ class NamespaceGuardrails(pulumi.ComponentResource):
         args: NamespaceGuardrailsArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:NamespaceGuardrails", name, None, opts)
         env = pulumi.Output.from_input(args["env"])
         system = pulumi.Output.from_input(args["system"])
         reason = pulumi.Output.from_input(args.get("pod_security_exception") or "")
         level = pulumi.Output.all(
-            pulumi.Output.from_input(args.get("pod_security", "restricted")), reason
+            pulumi.Output.from_input(args.get("pod_security", DEFAULT_POD_SECURITY)), reason
         ).apply(lambda lr: _check_exception(lr[0], lr[1]))
-        version = pulumi.Output.from_input(args.get("pod_security_version", "latest"))
+        version = pulumi.Output.from_input(args.get("pod_security_version", DEFAULT_POD_SECURITY_VERSION))
         labels = pulumi.Output.all(env, system, level, version).apply(lambda v: namespace_labels(*v))
         annotations = reason.apply(
             lambda r: {"flow-platform/pod-security-exception": r} if r.strip() else None

@@ -24,7 +24,7 @@ def ports(*numbers: int, protocol: Protocol = "TCP") -> list[dict[str, Any]]:
     return [{"port": number, "protocol": protocol} for number in numbers]
 
 
-def pod_peer(labels: dict[str, str], namespace: str | None = None) -> dict[str, Any]:
+def pod_peer(labels: dict[str, str], namespace: pulumi.Input[str] | None = None) -> dict[str, Any]:
     """Pods with ``labels``; in ``namespace`` when given, else in the policy's own namespace."""
     peer: dict[str, Any] = {"podSelector": {"matchLabels": dict(sorted(labels.items()))}}
     if namespace is not None:
@@ -32,7 +32,7 @@ def pod_peer(labels: dict[str, str], namespace: str | None = None) -> dict[str, 
     return peer
 
 
-def namespace_peer(namespace: str) -> dict[str, Any]:
+def namespace_peer(namespace: pulumi.Input[str]) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
 
 

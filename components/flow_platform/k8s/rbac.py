@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 def service_account_with_role(
     resource_name: str,
     account_name: str,
-    namespace: str,
+    namespace: pulumi.Input[str],
     rules: list[dict[str, Any]],
     labels: dict[str, str],
     opts: pulumi.ResourceOptions,

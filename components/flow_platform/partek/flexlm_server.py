@@ -1,11 +1,12 @@
 """The FlexLM license server Partek Flow checks its license against."""
 
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
+from .. import validation as v
 from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import dns_egress_spec, ingress_spec, network_policy, pod_peer, ports
 from ..k8s.resources import container_resources
@@ -20,25 +21,47 @@ LICENSE_FILE = "Partek.lic"
 SYSTEM = "partek"
 
 
+DEFAULT_SERVICE_NAME = NAME
+
+
 class FlexLMServerArgs(TypedDict, total=False):
-    namespace: str
+    """Inputs of :class:`FlexLMServer`."""
+
+    namespace: Required[pulumi.Input[str]]
     """The license server's own namespace (PSA ``privileged``: see the class docstring)."""
-    env: str
+    env: Required[str]
     """Environment name; plain because it shapes labels and selectors."""
-    image: pulumi.Input[str]
+    image: Required[pulumi.Input[str]]
     """Partek's FlexLM image, pinned (e.g. a mirror of public.ecr.aws/partek-flow/kube-flexlm-server)."""
-    license: pulumi.Input[str]
+    license: Required[pulumi.Input[str]]
     """The Partek.lic text, as a Pulumi secret; installed onto the volume by an init container."""
-    storage_class: pulumi.Input[str]
+    storage_class: Required[pulumi.Input[str]]
     """StorageClass of the 10Gi ReadWriteOnce license volume (flex.log grows there)."""
     service_name: str
-    """Service name (default ``flexlmserver``); part of the license address."""
-    client_namespace: str
+    """Service name; part of the license address. Default: ``flexlmserver``."""
+    client_namespace: Required[pulumi.Input[str]]
     """Namespace of the Flow headnode, the only client allowed to reach the server."""
-    client_labels: dict[str, str]
+    client_labels: Required[dict[str, str]]
     """Pod labels of the Flow headnode."""
     protect: bool
-    """Protect the license volume from deletion (prd)."""
+    """Protect the license volume from deletion (prd). Default: ``false``."""
+
+
+ARGS = v.ArgsSpec(
+    "FlexLMServer",
+    FlexLMServerArgs,
+    {
+        "namespace": v.namespace_name,
+        "env": v.label_value,
+        "image": v.image_reference,
+        "license": v.non_empty_text,
+        "storage_class": v.object_name,
+        "service_name": v.dns_label,
+        "client_namespace": v.namespace_name,
+        "client_labels": v.labels,
+        "protect": v.boolean,
+    },
+)
 
 
 class FlexLMServer(pulumi.ComponentResource):
@@ -59,11 +82,12 @@ class FlexLMServer(pulumi.ComponentResource):
     """The Service's name."""
 
     def __init__(self, name: str, args: FlexLMServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:FlexLMServer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace = args["namespace"]
         env = args["env"]
-        service_name = args.get("service_name", NAME)
+        service_name = args.get("service_name", DEFAULT_SERVICE_NAME)
         labels = standard_labels(NAME, env, SYSTEM, component="license-server")
         selector = selector_labels(NAME, env)
 
@@ -122,7 +146,10 @@ class FlexLMServer(pulumi.ComponentResource):
         )
 
         self.service_name = svc.metadata.name
-        self.license_address = pulumi.Output.from_input(service_license_address(service_name, namespace))
+        # the namespace may be an Output (a chained NamespaceGuardrails.namespace_name): never format it
+        self.license_address = pulumi.Output.from_input(namespace).apply(
+            lambda ns: service_license_address(service_name, ns)
+        )
         self.register_outputs({"license_address": self.license_address, "service_name": self.service_name})
 
 

@@ -1,11 +1,13 @@
 """The Partek Flow headnode: web UI, job dispatch to workers, license checks for executables."""
 
-from typing import Any, TypedDict
+from collections.abc import Mapping
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
+from .. import validation as v
 from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import (
     cidr_peer,
@@ -32,67 +34,136 @@ FLOW_UID = 1000
 WORKER_LABELS_NAME = "flowworker"
 
 
+DEFAULT_WORKER_MEMORY_MB = 1024
+"""Distributed mode: the internal worker's memory cap in MB."""
+DEFAULT_WORKER_CORES = 2
+"""Distributed mode: the internal worker's core cap."""
+DEFAULT_INGRESS_CLASS = "nginx"
+DEFAULT_TLS_SECRET = f"{NAME}-tls"
+DEFAULT_INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
+DEFAULT_INGRESS_CONTROLLER_LABELS = {"app.kubernetes.io/name": "ingress-nginx"}
+
+
 class LicenseServerPeer(TypedDict):
-    namespace: str
-    """Namespace of the in-cluster FlexLM server."""
+    """Where the in-cluster FlexLM server runs, for the headnode's egress rule."""
+
+    namespace: pulumi.Input[str]
+    """Namespace of the in-cluster FlexLM server (e.g. ``FlexLMServer``'s namespace)."""
     labels: dict[str, str]
     """Its pod labels."""
 
 
 class ExternalEndpoint(TypedDict):
+    """A named external endpoint the headnode may reach (egress NetworkPolicy)."""
+
     name: str
-    """What the endpoint is (used in the NetworkPolicy name)."""
+    """What the endpoint is (a DNS label, used in the NetworkPolicy name)."""
     cidrs: list[str]
-    """Its addresses."""
+    """Its addresses (CIDR blocks)."""
     ports: list[int]
     """Its TCP ports."""
 
 
 class FlowHeadnodeArgs(TypedDict, total=False):
-    namespace: str
-    """The Flow namespace."""
-    env: str
+    """Inputs of :class:`FlowHeadnode`."""
+
+    namespace: Required[pulumi.Input[str]]
+    """The Flow namespace (e.g. ``NamespaceGuardrails.namespace_name``)."""
+    env: Required[str]
     """Environment; plain because it shapes labels and selectors (``deployment: <env>``)."""
-    image: pulumi.Input[str]
-    """The Partek Flow image, pinned (the ECR mirror's copy where there is one)."""
-    license_address: pulumi.Input[str]
-    """``PARTEKLM_LICENSE_FILE``: ``port@host``, ``@host`` or the license file path."""
-    mode: HeadnodeMode
+    image: Required[pulumi.Input[str]]
+    """The Partek Flow image, pinned by tag or digest (the ECR mirror's copy where there is one)."""
+    license_address: Required[pulumi.Input[str]]
+    """``PARTEKLM_LICENSE_FILE``: ``port@host``, ``@host`` or the license file path
+    (e.g. ``FlexLMServer.license_address``)."""
+    mode: Required[HeadnodeMode]
     """``single-node`` (jobs run on the internal worker) or ``distributed`` (remote workers)."""
-    cpu: str
+    cpu: Required[str]
     """CPU request (the seed starts at 8)."""
-    memory: str
+    memory: Required[str]
     """Memory request; sizes the JVM heap and the internal worker."""
     memory_limit: str
-    """Memory limit (defaults to the request)."""
+    """Memory limit. Default: the memory request."""
     worker_memory_mb: int
-    """Distributed mode: the internal worker's memory cap (default 1024)."""
+    """Distributed mode: the internal worker's memory cap in MB. Default: ``1024``."""
     worker_cores: int
-    """Distributed mode: the internal worker's core cap (default 2)."""
+    """Distributed mode: the internal worker's core cap. Default: ``2``."""
     extra_jvm_options: list[str]
-    """Passed through at the end of CATALINA_OPTS (never heap or worker sizing)."""
+    """Passed through at the end of CATALINA_OPTS (never heap or worker sizing). Default: none."""
     ca_certs: pulumi.Input[str]
-    """Base64 Java truststore for LDAP over TLS (secret); mounted as /etc/flowconfig/cacerts."""
-    home_claim: pulumi.Input[str]
-    """ReadWriteMany claim mounted at /home/flow, shared with the workers."""
-    ingress_host: str
-    """Public host name of the web UI."""
+    """Base64 Java truststore for LDAP over TLS (secret); mounted as /etc/flowconfig/cacerts.
+    Default: none (the image's truststore)."""
+    home_claim: Required[pulumi.Input[str]]
+    """ReadWriteMany claim mounted at /home/flow, shared with the workers
+    (e.g. ``EfsSharedVolume.claim_name``)."""
+    ingress_host: Required[str]
+    """Public host name of the web UI (HTTPS only)."""
     ingress_class: str
-    """IngressClass (default ``nginx``)."""
+    """IngressClass. Default: ``nginx``."""
     tls_secret: str
-    """TLS Secret for the host; or use ``cluster_issuer``."""
+    """TLS Secret for the host (issued by ``cluster_issuer`` when that is set).
+    Default: ``flowheadnode-tls``."""
     cluster_issuer: str
-    """cert-manager ClusterIssuer that issues the host's certificate."""
+    """cert-manager ClusterIssuer that issues the host's certificate. Default: none."""
     ingress_controller_namespace: str
-    """Namespace of the ingress controller allowed to reach port 8080."""
+    """Namespace of the ingress controller allowed to reach port 8080. Default: ``ingress-nginx``."""
     ingress_controller_labels: dict[str, str]
-    """Pod labels of the ingress controller."""
+    """Pod labels of the ingress controller. Default: ``app.kubernetes.io/name: ingress-nginx``."""
     license_server: LicenseServerPeer
-    """The in-cluster FlexLM server to allow egress to (flexlm mode)."""
+    """The in-cluster FlexLM server to allow egress to (flexlm mode). Default: none."""
     license_server_cidrs: list[str]
-    """Addresses of an external license server (external mode)."""
+    """Addresses of an external license server (external mode). Default: none."""
     external_endpoints: list[ExternalEndpoint]
-    """Named external endpoints the headnode may reach (LDAP, genome downloads, ...)."""
+    """Named external endpoints the headnode may reach (LDAP, genome downloads, ...). Default: none."""
+
+
+def _one_license_rule(args: Mapping[str, Any]) -> str | None:
+    if args.get("license_server") is not None and args.get("license_server_cidrs"):
+        return "set license_server (in-cluster FlexLM) or license_server_cidrs (external), not both"
+    return None
+
+
+ARGS = v.ArgsSpec(
+    "FlowHeadnode",
+    FlowHeadnodeArgs,
+    {
+        "namespace": v.namespace_name,
+        "env": v.label_value,
+        "image": v.image_reference,
+        "license_address": v.non_empty_text,
+        "mode": v.one_of(HeadnodeMode),
+        "cpu": v.cpu,
+        "memory": v.memory,
+        "memory_limit": v.memory,
+        "worker_memory_mb": v.positive_int,
+        "worker_cores": v.positive_int,
+        "extra_jvm_options": v.list_of(v.non_empty_text),
+        "ca_certs": v.non_empty_text,
+        "home_claim": v.object_name,
+        "ingress_host": v.hostname,
+        "ingress_class": v.object_name,
+        "tls_secret": v.object_name,
+        "cluster_issuer": v.object_name,
+        "ingress_controller_namespace": v.namespace_name,
+        "ingress_controller_labels": v.labels,
+        "license_server": v.ArgsSpec(
+            "LicenseServerPeer", LicenseServerPeer, {"namespace": v.namespace_name, "labels": v.labels}
+        ),
+        "license_server_cidrs": v.list_of(v.cidr, min_length=1),
+        "external_endpoints": v.list_of(
+            v.ArgsSpec(
+                "ExternalEndpoint",
+                ExternalEndpoint,
+                {
+                    "name": v.dns_label,
+                    "cidrs": v.list_of(v.cidr, min_length=1),
+                    "ports": v.list_of(v.port, min_length=1),
+                },
+            )
+        ),
+    },
+    rules=[v.rule("license_server_cidrs", _one_license_rule)],
+)
 
 
 def headnode_env(
@@ -122,6 +193,7 @@ class FlowHeadnode(pulumi.ComponentResource):
     """The computed JVM options, for review."""
 
     def __init__(self, name: str, args: FlowHeadnodeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:FlowHeadnode", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace = args["namespace"]
@@ -132,8 +204,8 @@ class FlowHeadnode(pulumi.ComponentResource):
         jvm = catalina_opts(
             args["memory"],
             args["mode"],
-            args.get("worker_memory_mb", 1024),
-            args.get("worker_cores", 2),
+            args.get("worker_memory_mb", DEFAULT_WORKER_MEMORY_MB),
+            args.get("worker_cores", DEFAULT_WORKER_CORES),
             truststore=has_ca,
             extra=args.get("extra_jvm_options", []),
         )
@@ -216,8 +288,8 @@ class FlowHeadnode(pulumi.ComponentResource):
             },
             spec=ingress_spec_for(
                 args["ingress_host"],
-                args.get("ingress_class", "nginx"),
-                args.get("tls_secret") or f"{NAME}-tls",
+                args.get("ingress_class", DEFAULT_INGRESS_CLASS),
+                args.get("tls_secret", DEFAULT_TLS_SECRET),
             ),
             opts=child,
         )
@@ -234,15 +306,15 @@ class FlowHeadnode(pulumi.ComponentResource):
     def _network_policies(
         name: str,
         args: FlowHeadnodeArgs,
-        namespace: str,
+        namespace: pulumi.Input[str],
         labels: dict[str, str],
         selector: dict[str, str],
         child: pulumi.ResourceOptions,
     ) -> None:
         env = args["env"]
         controller = pod_peer(
-            args.get("ingress_controller_labels", {"app.kubernetes.io/name": "ingress-nginx"}),
-            args.get("ingress_controller_namespace", "ingress-nginx"),
+            args.get("ingress_controller_labels", DEFAULT_INGRESS_CONTROLLER_LABELS),
+            args.get("ingress_controller_namespace", DEFAULT_INGRESS_CONTROLLER_NAMESPACE),
         )
         workers = pod_peer(selector_labels(WORKER_LABELS_NAME, env))
         rules: dict[str, dict[str, Any]] = {

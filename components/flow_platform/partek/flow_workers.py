@@ -1,10 +1,11 @@
 """Elastic Partek Flow workers: the headnode's image started in worker mode."""
 
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 
 from .. import PACKAGE
+from .. import validation as v
 from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import dns_egress_spec, egress_spec, network_policy, pod_peer, ports
 from ..k8s.resources import container_resources
@@ -19,29 +20,55 @@ DEFAULT_COMMAND = ["/opt/partek_flow/start_flow_worker.sh"]
 and override ``command``/``args`` in config (the seed only says workers reach flowheadnode:2552)."""
 
 
+DEFAULT_REPLICAS = 0
+DEFAULT_ARGS = [HEADNODE, str(AKKA_PORT)]
+"""The worker's arguments: the headnode Service and its akka port."""
+
+
 class FlowWorkersArgs(TypedDict, total=False):
-    namespace: str
+    """Inputs of :class:`FlowWorkers`."""
+
+    namespace: Required[pulumi.Input[str]]
     """The Flow namespace (the headnode's)."""
-    env: str
+    env: Required[str]
     """Environment; workers find the headnode of the same ``deployment: <env>``."""
-    image: pulumi.Input[str]
-    """The same image as the headnode."""
+    image: Required[pulumi.Input[str]]
+    """The same image as the headnode, pinned."""
     replicas: int
-    """Number of workers (zero allowed, e.g. in dev)."""
-    cpu: str
+    """Number of workers (zero allowed, e.g. in dev). Default: ``0``."""
+    cpu: Required[str]
     """CPU request per worker."""
-    memory: str
+    memory: Required[str]
     """Memory request per worker."""
     memory_limit: str
-    """Memory limit per worker (defaults to the request)."""
+    """Memory limit per worker. Default: the memory request."""
     command: list[str]
-    """Worker start command (default :data:`DEFAULT_COMMAND`)."""
+    """Worker start command. Default: ``/opt/partek_flow/start_flow_worker.sh``."""
     args: list[str]
-    """Its arguments (default: the headnode Service and akka port)."""
+    """Its arguments. Default: ``flowheadnode 2552`` (the headnode Service and akka port)."""
     env_vars: dict[str, str]
-    """Extra environment variables."""
-    home_claim: pulumi.Input[str]
+    """Extra environment variables. Default: none."""
+    home_claim: Required[pulumi.Input[str]]
     """The headnode's /home/flow ReadWriteMany claim."""
+
+
+ARGS = v.ArgsSpec(
+    "FlowWorkers",
+    FlowWorkersArgs,
+    {
+        "namespace": v.namespace_name,
+        "env": v.label_value,
+        "image": v.image_reference,
+        "replicas": v.non_negative_int,
+        "cpu": v.cpu,
+        "memory": v.memory,
+        "memory_limit": v.memory,
+        "command": v.list_of(v.non_empty_text, min_length=1),
+        "args": v.list_of(v.text),
+        "env_vars": v.map_of(v.text, keys=v.non_empty_text),
+        "home_claim": v.object_name,
+    },
+)
 
 
 def worker_env(extra: dict[str, str]) -> list[dict[str, str]]:
@@ -64,6 +91,7 @@ class FlowWorkers(pulumi.ComponentResource):
     """How many workers run."""
 
     def __init__(self, name: str, args: FlowWorkersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:FlowWorkers", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace = args["namespace"]
@@ -74,7 +102,7 @@ class FlowWorkers(pulumi.ComponentResource):
             "name": "flowworker",
             "image": args["image"],
             "command": args.get("command", DEFAULT_COMMAND),
-            "args": args.get("args", [HEADNODE, str(AKKA_PORT)]),
+            "args": args.get("args", DEFAULT_ARGS),
             "env": worker_env(args.get("env_vars", {})),
             "resources": container_resources(args["cpu"], args["memory"], args.get("memory_limit")),
             "securityContext": restricted_container_security_context(read_only_root_filesystem=False),
@@ -94,7 +122,7 @@ class FlowWorkers(pulumi.ComponentResource):
             labels,
             selector,
             pod_spec,
-            replicas=args.get("replicas", 0),
+            replicas=args.get("replicas", DEFAULT_REPLICAS),
             strategy="RollingUpdate",
             opts=child,
         )
@@ -110,5 +138,5 @@ class FlowWorkers(pulumi.ComponentResource):
         network_policy(
             f"{name}-allow-dns", namespace, "flowworker-allow-dns", dns_egress_spec(selector), labels, child
         )
-        self.replicas = pulumi.Output.from_input(args.get("replicas", 0))
+        self.replicas = pulumi.Output.from_input(args.get("replicas", DEFAULT_REPLICAS))
         self.register_outputs({"replicas": self.replicas})

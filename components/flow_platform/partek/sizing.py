@@ -10,13 +10,22 @@
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from enum import StrEnum
 
 from ..k8s.quantity import GIB, MIB, Quantity
 
-HeadnodeMode = Literal["single-node", "distributed"]
-SINGLE_NODE: HeadnodeMode = "single-node"
-DISTRIBUTED: HeadnodeMode = "distributed"
+
+class HeadnodeMode(StrEnum):
+    """Where Partek Flow runs its jobs."""
+
+    SINGLE_NODE = "single-node"
+    """Every job runs on the headnode's internal worker; no remote workers."""
+    DISTRIBUTED = "distributed"
+    """Remote workers run the jobs; the internal worker is capped by FLOW_WORKER_MEMORY_MB/CORES."""
+
+
+SINGLE_NODE = HeadnodeMode.SINGLE_NODE
+DISTRIBUTED = HeadnodeMode.DISTRIBUTED
 
 TRUSTSTORE_PATH = "/etc/flowconfig/cacerts"
 MIN_SINGLE_NODE_HEAP = 4 * GIB
@@ -38,7 +47,9 @@ def _whole_gib(value: float) -> int:
     return math.floor(value / GIB) * GIB
 
 
-def heap_bytes(memory_request: "str | Quantity", mode: HeadnodeMode, worker_memory_mb: int = 1024) -> int:
+def heap_bytes(
+    memory_request: "str | Quantity", mode: "HeadnodeMode | str", worker_memory_mb: int = 1024
+) -> int:
     """The headnode's ``-Xmx`` in bytes for a memory request and mode (before fit checks)."""
     request = int(Quantity.parse(memory_request).value)
     if mode == DISTRIBUTED:
@@ -49,13 +60,15 @@ def heap_bytes(memory_request: "str | Quantity", mode: HeadnodeMode, worker_memo
 
 def catalina_opts(
     memory_request: "str | Quantity",
-    mode: HeadnodeMode,
+    mode: "HeadnodeMode | str",
     worker_memory_mb: int = 1024,
     worker_cores: int = 2,
     truststore: bool = False,
     extra: Sequence[str] = (),
 ) -> str:
     """``CATALINA_OPTS`` for the headnode; raises :class:`SizingError` when it cannot fit."""
+    if mode not in tuple(HeadnodeMode):
+        raise SizingError(f"mode {mode!r} is not one of {', '.join(repr(m.value) for m in HeadnodeMode)}")
     request = int(Quantity.parse(memory_request).value)
     for option in extra:
         if option.startswith(("-Xmx", "-Xms", "-XX:MaxRAMPercentage", "-DFLOW_WORKER_")):

@@ -3,14 +3,15 @@
 import re
 from typing import Literal, Self
 
+from flow_platform import validation
 from flow_platform.aws.images import max_prefix_length
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ..errors import KeyProblem
 from .base import DNS_LABEL, Strict, check_cidrs
 
-ACCOUNT_ID = r"^\d{12}$"
-REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$"
+ACCOUNT_ID = validation.AWS_ACCOUNT_ID.pattern
+REGION = validation.AWS_REGION.pattern
 KMS_KEY_ARN = re.compile(
     r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{12}:key/"
     r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
@@ -34,7 +35,7 @@ def check_kms_key_arn(value: str | None) -> str | None:
 
 
 SECRETS_MANAGER_ARN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:ecr-pullthroughcache/.+$"
-CRON = re.compile(r"^(\S+\s+){4}\S+$")
+CRON = validation.CRON
 
 
 class ClusterFacts(Strict):

@@ -1,11 +1,9 @@
 """Shared config building blocks: strict camelCase models, quantities, namespace guardrails."""
 
-import ipaddress
-import re
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
-from flow_platform.k8s import QUANTITY_HELP, Quantity, QuantityError
-from flow_platform.k8s.quantity import MIB
+from flow_platform import validation
+from flow_platform.k8s import Quantity
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,38 +22,13 @@ Environment = Literal["dev", "tst", "uat", "prd"]
 SYSTEMS = ("partek", "flink", "hyperflow")
 """Systems an environment may run; each has a top-level config key of the same name."""
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-
-
-def _cpu(value: Any) -> Quantity:
-    try:
-        quantity = Quantity.parse(value)
-    except QuantityError:
-        raise ValueError(f"expected {QUANTITY_HELP}") from None
-    if quantity.value <= 0:
-        raise ValueError("CPU must be greater than 0 (e.g. 250m or 2)")
-    return quantity
-
-
-def _memory(value: Any) -> Quantity:
-    try:
-        quantity = Quantity.parse(value)
-    except QuantityError:
-        raise ValueError(f"expected {QUANTITY_HELP}") from None
-    if quantity.text.endswith("m"):
-        raise ValueError("memory in millibytes is almost certainly a typo: use Mi or Gi (e.g. 512Mi)")
-    if quantity.value < 4 * MIB:
-        raise ValueError(f"{quantity.text} bytes is too small for memory: add a unit, e.g. {quantity.text}Gi")
-    return quantity
-
-
-Cpu = Annotated[Quantity, PlainValidator(_cpu), PlainSerializer(str)]
-Memory = Annotated[Quantity, PlainValidator(_memory), PlainSerializer(str)]
+# One set of rules for config and components: flow_platform.validation
+DNS_LABEL = validation.DNS_LABEL
+Cpu = Annotated[Quantity, PlainValidator(validation.cpu), PlainSerializer(str)]
+Memory = Annotated[Quantity, PlainValidator(validation.memory), PlainSerializer(str)]
 Storage = Memory
-HOSTNAME = re.compile(
-    r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$"
-)
-IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+HOSTNAME = validation.HOSTNAME
+IMAGE_TAG = validation.IMAGE_TAG
 
 
 class Strict(BaseModel):
@@ -73,11 +46,9 @@ class Strict(BaseModel):
 def check_cidrs(value: list[str]) -> list[str]:
     for i, cidr in enumerate(value):
         try:
-            network = ipaddress.ip_network(cidr, strict=True)
-        except ValueError:
-            raise KeyProblem([i], f"{cidr!r} is not a CIDR block such as 10.0.0.0/16") from None
-        if network.prefixlen == 0:
-            raise KeyProblem([i], f"{cidr!r} opens egress to everything: name the exact range")
+            validation.cidr(cidr)
+        except ValueError as exc:
+            raise KeyProblem([i], str(exc)) from None
     return sorted(value)
 
 
@@ -99,7 +70,7 @@ class KubernetesConfig(Strict):
     context: str | None = None
     kubeconfig: SecretStr | None = None
     api_server: ApiServer
-    pod_security_version: str = Field(default="latest", pattern=r"^(latest|v1\.\d{1,2})$")
+    pod_security_version: str = Field(default="latest", pattern=validation.PSA_VERSION.pattern)
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -201,11 +172,7 @@ class SystemConfig(Strict):
     @field_validator("namespace")
     @classmethod
     def _dns_label(cls, value: str | None) -> str | None:
-        if value is not None and not DNS_LABEL.match(value):
-            raise ValueError("a namespace is a DNS label: lowercase letters, digits and '-', at most 63")
-        if value in ("default", "kube-system", "kube-public", "kube-node-lease"):
-            raise ValueError(f"{value!r} is a system namespace; give the system its own")
-        return value
+        return None if value is None else validation.owned_namespace(value)
 
     @model_validator(mode="after")
     def _fits(self) -> Self:

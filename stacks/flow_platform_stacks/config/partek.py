@@ -2,13 +2,14 @@
 
 from typing import Literal, Self
 
+from flow_platform import validation
 from flow_platform.k8s import Quantity
 from flow_platform.partek import SizingError, catalina_opts, flexlm_license_problems, license_address_problems
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from ..errors import SECRET_MASK, KeyProblem
-from .base import DNS_LABEL, HOSTNAME, IMAGE_TAG, Cpu, Memory, Storage, Strict, SystemConfig, check_cidrs
+from .base import DNS_LABEL, HOSTNAME, Cpu, Memory, Storage, Strict, SystemConfig, check_cidrs
 
 
 class ImageConfig(Strict):
@@ -21,11 +22,7 @@ class ImageConfig(Strict):
     @field_validator("tag")
     @classmethod
     def _pinned(cls, value: str) -> str:
-        if not IMAGE_TAG.match(value):
-            raise ValueError("an image tag is letters, digits, '_', '.' and '-' (at most 128)")
-        if value == "latest":
-            raise ValueError("'latest' is not a version: pin the tag you tested (e.g. 23.0809.22)")
-        return value
+        return validation.image_tag(value)
 
     def ref(self) -> str:
         return f"{self.repository}:{self.tag}" + (f"@{self.digest}" if self.digest else "")
@@ -47,8 +44,10 @@ class Endpoint(Strict):
     @classmethod
     def _ports(cls, value: list[int]) -> list[int]:
         for i, port in enumerate(value):
-            if not 1 <= port <= 65535:
-                raise KeyProblem([i], f"port {port} is not between 1 and 65535")
+            try:
+                validation.port(port)
+            except ValueError as exc:
+                raise KeyProblem([i], str(exc)) from None
         return value
 
 
