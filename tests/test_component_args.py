@@ -29,7 +29,11 @@ def _run(program: Any) -> list[Registration]:
 def test_every_key_of_every_args_type_has_a_check(component: type[pulumi.ComponentResource]) -> None:
     spec = _spec(component)
     assert spec.name == component.__name__
-    assert set(spec.checks) == set(spec.typed_dict.__annotations__), "a key without a check"
+    missing = sorted(set(spec.typed_dict.__annotations__) - set(spec.checks))
+    assert not missing, (
+        f"add a check (flow_platform.validation) for {missing} to ARGS in {component.__module__}"
+    )
+    assert set(spec.checks) == set(spec.typed_dict.__annotations__), "ARGS checks a key the TypedDict lacks"
 
 
 @pytest.mark.parametrize("component", list(MINIMAL), ids=lambda c: c.__name__)
@@ -155,3 +159,26 @@ def test_a_bad_value_inside_an_output_fails_when_it_resolves() -> None:
         Exception, match=r"EfsSharedVolume 'home': args\['namespace'\]: 'Team_Prd' is not a DNS label"
     ):
         _run(program)
+
+
+@pytest.mark.parametrize(
+    ("component", "extra", "message"),
+    [
+        (FlowHeadnode, {"memory_limit": "4Gi"}, r"args\['memory_limit'\]: 4Gi is below memory \(8Gi\)"),
+        (
+            NamespaceGuardrails,
+            {"default_limit": {"memory": "64Mi"}},
+            r"args\['default_limit'\]: memory 64Mi is below default_request.memory \(128Mi\)",
+        ),
+        (
+            NamespaceGuardrails,
+            {"max_limit": {"cpu": "50m", "memory": "512Mi"}},
+            r"args\['max_limit'\]: cpu 50m is below default_request.cpu \(100m\)",
+        ),
+    ],
+)
+def test_limits_below_their_requests_are_refused(
+    component: type[pulumi.ComponentResource], extra: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ArgsError, match=message):
+        component("x", {**MINIMAL[component], **extra})  # type: ignore[call-arg]

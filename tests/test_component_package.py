@@ -5,6 +5,7 @@ import importlib
 import json
 import pkgutil
 import re
+import select
 import subprocess
 import sys
 import tomllib
@@ -79,7 +80,8 @@ def test_required_inputs_are_the_args_required_keys(component: type[pulumi.Compo
         assert prop.get("description"), f"{name} has no description"
         if name not in resource["requiredInputs"]:
             assert split_default(prop["description"])[1], (
-                f"{component.__name__}.{name}: no 'Default:' documented"
+                f"{component.__name__}.{name} is optional: end its docstring with 'Default: ``<value>``.'"
+                " (or 'Default: none (<what happens>).')"
             )
     for name, prop in resource["properties"].items():
         assert prop.get("description"), f"output {name} has no description"
@@ -154,6 +156,8 @@ def test_the_engine_gets_the_same_schema_over_grpc() -> None:
     )
     try:
         assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 120)
+        assert ready, "the plugin printed no port within 120 s"
         first_line = process.stdout.readline().decode().strip()
         assert first_line.isdigit(), (
             f"no port on stdout: {first_line!r} {process.stderr.read() if process.stderr else ''}"

@@ -593,6 +593,22 @@ class ArgsSpec:
         return cast(ArgsT, checked)
 
 
+def not_below(
+    key: str, floor_key: str, floor_default: str | None = None
+) -> Callable[[Mapping[str, Any]], None]:
+    """A rule: quantity ``key`` (when set) is not below ``floor_key`` (a limit below its request)."""
+
+    def predicate(args: Mapping[str, Any]) -> str | None:
+        value, floor = args.get(key), args.get(floor_key, floor_default)
+        if any(x is None or isinstance(x, pulumi.Output) for x in (value, floor)):
+            return None
+        if _parse_quantity(value) < _parse_quantity(floor):
+            return f"{value} is below {floor_key} ({floor})"
+        return None
+
+    return rule(key, predicate)
+
+
 def rule(
     key: str, predicate: Callable[[Mapping[str, Any]], str | None]
 ) -> Callable[[Mapping[str, Any]], None]:

@@ -13,48 +13,157 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UnknownValueError
+from pulumi_policy.proxy import UnknownValueError, _DictProxy, _ListProxy
 
 from . import aws, cluster, stack, workloads
-from .core import Resource, plain
+from .core import UNKNOWN, UNKNOWN_SENTINELS, Resource, plain, type_parts
+from .pods import FLINK_GROUP, LONG_RUNNING_KINDS, POD_SPEC_PATHS, SPARK_GROUP
 
 ResourceRule = Callable[[Resource, Mapping[str, Any]], list[str]]
 StackRule = Callable[[Sequence[Resource], Mapping[str, Any]], list[tuple[str, str]]]
 
 ALLOWANCES = [
-    "capability:NET_ADMIN",
-    "capability:SYS_ADMIN",
-    "capability:DAC_READ_SEARCH",
-    "capability:SETUID",
-    "capability:SETGID",
-    "capability:CHOWN",
-    "capability:FOWNER",
     "run-as-root",
     "privileged",
     "host-namespaces",
+    "host-ports",
     "host-path",
+    "unsafe-sysctls",
     "writable-root",
     "cpu-limit",
     "no-probes",
     "service-account-token",
     "cluster-scope",
+    "node-port",
+    "external-ips",
+    "load-balancer",
+    "rbac:wildcard",
+    "rbac:bind",
+    "rbac:escalate",
+    "rbac:impersonate",
+    "rbac:pod-exec",
+    "rbac:secrets",
+    "rbac:nodes-proxy",
+    "rbac:token-request",
+    "rbac:webhooks",
+    "unversioned",
 ]
+# capabilities(7), without the CAP_ prefix as Kubernetes writes them
+CAPABILITIES = [
+    "AUDIT_CONTROL",
+    "AUDIT_READ",
+    "AUDIT_WRITE",
+    "BLOCK_SUSPEND",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "KILL",
+    "LEASE",
+    "LINUX_IMMUTABLE",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "MKNOD",
+    "NET_ADMIN",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_RAW",
+    "PERFMON",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYSLOG",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_CHROOT",
+    "SYS_MODULE",
+    "SYS_NICE",
+    "SYS_PACCT",
+    "SYS_PTRACE",
+    "SYS_RAWIO",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "WAKE_ALARM",
+]
+# core/v1 Volume sources outside the PSS restricted list (k8s.io/api v0.32)
+VOLUME_TYPES = [
+    "awsElasticBlockStore",
+    "azureDisk",
+    "azureFile",
+    "cephfs",
+    "cinder",
+    "fc",
+    "flexVolume",
+    "flocker",
+    "gcePersistentDisk",
+    "gitRepo",
+    "glusterfs",
+    "image",
+    "iscsi",
+    "nfs",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "quobyte",
+    "rbd",
+    "scaleIO",
+    "storageos",
+    "vsphereVolume",
+]
+ALLOWANCES += [f"capability:{c}" for c in CAPABILITIES] + [f"volume:{v}" for v in VOLUME_TYPES]
 EXCEPTIONS: dict[str, Any] = {
     "type": "array",
-    "description": "Documented allowances, each for one workload (namespace and name) with a reason.",
+    "description": "Documented allowances, each for one workload (namespace and name) with a reason."
+    ' Cluster-scoped and AWS resources use the namespace "".',
     "items": {
         "type": "object",
         "additionalProperties": False,
         "required": ["namespace", "name", "allow", "reason"],
         "properties": {
-            "namespace": {"type": "string", "minLength": 1},
+            "namespace": {"type": "string"},
             "name": {"type": "string", "minLength": 1},
-            "allow": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": ALLOWANCES}},
+            "allow": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "enum": ALLOWANCES},
+            },
             "reason": {"type": "string", "minLength": 10},
         },
     },
 }
 STRINGS: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+
+
+def _pods(type_: str) -> bool:
+    group, kind, _ = type_parts(type_)
+    return (group, kind) in POD_SPEC_PATHS or group in (FLINK_GROUP, SPARK_GROUP)
+
+
+def _long_running(type_: str) -> bool:
+    return _pods(type_) and type_parts(type_)[1] in LONG_RUNNING_KINDS
+
+
+def _types(*types: str) -> Callable[[str], bool]:
+    wanted = set(types) | {f"{t}Patch" for t in types if t.startswith("kubernetes:")}
+    return lambda type_: type_ in wanted
+
+
+def _kubernetes(type_: str) -> bool:
+    return type_.startswith("kubernetes:")
+
+
+def _claims(type_: str) -> bool:
+    return type_parts(type_)[:2] in (("core", "PersistentVolumeClaim"), ("apps", "StatefulSet"))
+
+
+def _any(type_: str) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -64,6 +173,7 @@ class Rule:
     check: ResourceRule | StackRule
     properties: Mapping[str, Mapping[str, Any]]
     stack: bool = False
+    applies: Callable[[str], bool] = _any  # resource types the rule can judge (others skip conversion)
 
 
 RULES = [
@@ -73,20 +183,33 @@ RULES = [
         " maximums; no CPU limit unless an exception allows it.",
         workloads.resources,
         {"maxCpu": {"type": "string"}, "maxMemory": {"type": "string"}, "exceptions": EXCEPTIONS},
+        applies=_pods,
     ),
     Rule(
         "pod-security-context",
-        "Non-root, no privilege or escalation, capabilities dropped, seccomp"
-        " RuntimeDefault; additions only through named exceptions.",
+        "Every Pod Security Standards check (baseline and restricted, Kubernetes v1.32 catalogue) on"
+        " every pod a resource runs; findings only through named exceptions.",
         workloads.security_context,
-        {"exceptions": EXCEPTIONS},
+        {
+            "pssLevel": {"type": "string", "enum": ["baseline", "restricted"]},
+            "pssVersion": {"type": "string", "pattern": "^(latest|v1\\.[0-9]+)$"},
+            "exceptions": EXCEPTIONS,
+        },
+        applies=_pods,
     ),
-    Rule("no-host-path", "No hostPath volumes.", workloads.no_host_path, {"exceptions": EXCEPTIONS}),
+    Rule(
+        "no-host-path",
+        "No hostPath volumes.",
+        workloads.no_host_path,
+        {"exceptions": EXCEPTIONS},
+        applies=_pods,
+    ),
     Rule(
         "read-only-root-filesystem",
         "Containers have a read-only root file system.",
         workloads.read_only_root_filesystem,
         {"exceptions": EXCEPTIONS},
+        applies=_pods,
     ),
     Rule(
         "image-source",
@@ -97,76 +220,123 @@ RULES = [
             "requireDigest": {"type": "boolean"},
             "immutableTagRegistries": STRINGS,
         },
+        applies=_pods,
     ),
     Rule(
         "workload-probes",
         "Long-running workloads have readiness and liveness probes.",
         workloads.probes,
         {"exceptions": EXCEPTIONS},
+        applies=_long_running,
     ),
     Rule(
         "service-account-token",
         "Pods do not mount an API token unless they need one.",
         workloads.service_account_token,
         {"exceptions": EXCEPTIONS},
+        applies=_pods,
     ),
     Rule(
         "no-default-namespace",
         "Nothing is deployed into the default namespace.",
         cluster.no_default_namespace,
         {},
+        applies=_kubernetes,
     ),
     Rule(
         "namespace-pod-security",
         "Namespaces enforce Pod Security Admission 'restricted' unless listed.",
         cluster.namespace_pod_security,
         {"privilegedNamespaces": STRINGS},
+        applies=_types("kubernetes:core/v1:Namespace"),
     ),
     Rule(
-        "service-exposure", "No NodePort and no public LoadBalancer Services.", cluster.service_exposure, {}
+        "service-exposure",
+        "No NodePort, no externalIPs, no LoadBalancer without loadBalancerSourceRanges.",
+        cluster.service_exposure,
+        {"exceptions": EXCEPTIONS},
+        applies=_types("kubernetes:core/v1:Service"),
     ),
-    Rule("ingress-tls", "Ingresses name their hosts and serve them over TLS.", cluster.ingress_tls, {}),
     Rule(
-        "rbac-rules", "Roles grant no wildcards and no bind, escalate or impersonate.", cluster.rbac_rules, {}
+        "ingress-tls",
+        "Ingresses name their hosts and serve them over TLS.",
+        cluster.ingress_tls,
+        {},
+        applies=_types("kubernetes:networking.k8s.io/v1:Ingress"),
     ),
     Rule(
-        "rbac-bindings", "No binding to cluster-admin or to every service account.", cluster.rbac_bindings, {}
+        "rbac-rules",
+        "Roles grant no wildcards, no bind/escalate/impersonate, no exec/attach/port-forward, secrets,"
+        " node proxy, token requests or admission configuration.",
+        cluster.rbac_rules,
+        {"exceptions": EXCEPTIONS},
+        applies=_types(*cluster.ROLE_TYPES),
+    ),
+    Rule(
+        "rbac-bindings",
+        "No binding to cluster-admin, anonymous, unauthenticated, all authenticated users or all"
+        " service accounts.",
+        cluster.rbac_bindings,
+        {},
+        applies=_types(*cluster.BINDING_TYPES),
     ),
     Rule(
         "rbac-namespaced",
         "RBAC is namespaced unless an exception says otherwise.",
         cluster.rbac_namespaced,
         {"exceptions": EXCEPTIONS},
+        applies=_types(*cluster.CLUSTER_SCOPED_RBAC),
     ),
     Rule(
         "pvc-storage-class",
-        "Claims use allowed classes; ReadWriteMany only on shared-file classes.",
+        "Claims and StatefulSet claim templates use allowed classes; ReadWriteMany only on"
+        " shared-file classes.",
         cluster.storage_classes,
         {"allowedStorageClasses": STRINGS, "sharedFileClasses": STRINGS},
+        applies=_claims,
     ),
     Rule(
         "efs-encryption",
         "EFS is encrypted (with a customer KMS key where required).",
         aws.efs_encryption,
         {"requireKms": {"type": "boolean"}},
+        applies=_types("aws:efs/fileSystem:FileSystem"),
     ),
     Rule(
         "ecr-repository",
         "ECR repositories scan on push, keep tags immutable and are not public.",
         aws.ecr_repository,
         {},
+        applies=_types("aws:ecr/repository:Repository", "aws:ecr/repositoryPolicy:RepositoryPolicy"),
     ),
     Rule(
         "iam-roles",
-        "IAM: no '*' principals, no '*' actions on '*', IRSA trust pinned on sub and aud.",
+        "IAM: no '*' principals, no federated or cross-account trust without conditions (IRSA pinned on"
+        " sub and aud), no admin-like actions, no '*' resources for actions that write.",
         aws.iam_roles,
         {},
+        applies=_types("aws:iam/role:Role", *aws.POLICY_TYPES),
     ),
     Rule(
         "namespace-guardrails",
         "Every namespace has a LimitRange, a ResourceQuota, a PSA enforce label and a"
         " default-deny NetworkPolicy.",
         stack.namespace_guardrails,
+        {},
+        stack=True,
+    ),
+    Rule(
+        "s3-buckets",
+        "S3 buckets are encrypted (KMS where required), block all public access, deny requests"
+        " without TLS and are versioned unless excepted.",
+        aws.s3_buckets,
+        {"requireKms": {"type": "boolean"}, "exceptions": EXCEPTIONS},
+        stack=True,
+    ),
+    Rule(
+        "namespace-limits",
+        "Every container, custom resources' pods included, fits its namespace's LimitRange.",
+        stack.namespace_limits,
         {},
         stack=True,
     ),
@@ -189,9 +359,45 @@ def _unknown_keys(rule: Rule, config: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _raw(value: Any) -> Any:
+    """pulumi_policy's unknown-checking proxy as plain data, unknowns as UNKNOWN, read through the
+    proxies' ``__target`` (the same hook pulumi_policy's serializer uses) instead of raising per field."""
+    kind = type(value)
+    if kind is _DictProxy:
+        return {k: _raw(v) for k, v in value["__target"].items()}
+    if kind is _ListProxy:
+        return [_raw(v) for v in value["__target"]]
+    if kind is dict:
+        return {k: _raw(v) for k, v in value.items()}
+    if kind is list:
+        return [_raw(v) for v in value]
+    if kind is str and value in UNKNOWN_SENTINELS:
+        return UNKNOWN
+    return value
+
+
+def _props(props: Any) -> Any:
+    try:
+        return _raw(props)
+    except Exception:
+        return plain(props, UnknownValueError)
+
+
 def to_resource(args: Any) -> Resource:
     options = {"protect": bool(getattr(args.opts, "protect", False))} if getattr(args, "opts", None) else {}
-    return Resource(args.resource_type, args.name, plain(args.props, UnknownValueError), args.urn, options)
+    dependencies = {
+        str(k): [getattr(d, "urn", "") for d in v]
+        for k, v in (getattr(args, "property_dependencies", None) or {}).items()
+    }
+    return Resource(args.resource_type, args.name, _props(args.props), args.urn, options, dependencies)
+
+
+def _crashed(rule: Rule, what: str, error: Exception) -> str:
+    """A rule that fails must neither abort the preview (an RPC error) nor pass the resource."""
+    return (
+        f"policy {rule.name!r} could not judge {what}: {type(error).__name__}: {error};"
+        " this is a bug in the flow-platform policy pack, please report it"
+    )
 
 
 def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
@@ -201,7 +407,14 @@ def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
         config = args.get_config() or {}
         for problem in _unknown_keys(rule, config):
             report_violation(problem, None)
-        for violation in check(to_resource(args), config):
+        if not rule.applies(args.resource_type):
+            return
+        try:
+            resource = to_resource(args)
+            violations = check(resource, config)
+        except Exception as error:
+            violations = [_crashed(rule, str(args.urn), error)]
+        for violation in violations:
             report_violation(violation, None)
 
     return ResourceValidationPolicy(rule.name, rule.description, validate, config_schema=_schema(rule))
@@ -214,8 +427,12 @@ def _stack_policy(rule: Rule) -> StackValidationPolicy:
         config = args.get_config() or {}
         for problem in _unknown_keys(rule, config):
             report_violation(problem, None)
-        resources = [to_resource(r) for r in args.resources]
-        for urn, violation in check(resources, config):
+        try:
+            resources = [to_resource(r) for r in args.resources]
+            violations = check(resources, config)
+        except Exception as error:
+            violations = [("", _crashed(rule, "the stack", error))]
+        for urn, violation in violations:
             report_violation(violation, urn or None)
 
     return StackValidationPolicy(rule.name, rule.description, validate, config_schema=_schema(rule))

@@ -4,7 +4,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .cluster import PSA_ENFORCE
-from .core import Resource, dig
+from .core import UNKNOWN, Resource, dig, items, mapping, message
+from .pods import pod_specs
+from .quantity import quantity
 
 Config = Mapping[str, Any]
 STATEFUL = (
@@ -17,12 +19,16 @@ STATEFUL = (
 
 
 def _default_deny(resource: Resource) -> bool:
-    spec = dig(resource.props, "spec") or {}
+    """A deny-all NetworkPolicy; one whose spec is unknown (preview) may be one."""
+    spec = mapping(dig(resource.props, "spec"))
+    values = [spec.get(k) for k in ("podSelector", "policyTypes", "ingress", "egress")]
+    if spec is UNKNOWN or UNKNOWN in values or any(UNKNOWN in items(v) for v in values):
+        return True
     return (
         spec.get("podSelector") in ({}, {"matchLabels": {}})
-        and sorted(spec.get("policyTypes") or []) == ["Egress", "Ingress"]
-        and not spec.get("ingress")
-        and not spec.get("egress")
+        and sorted(items(spec.get("policyTypes"))) == ["Egress", "Ingress"]
+        and not items(spec.get("ingress"))
+        and not items(spec.get("egress"))
     )
 
 
@@ -32,12 +38,14 @@ def namespace_guardrails(resources: Sequence[Resource], config: Config) -> list[
     for ns in (r for r in resources if r.type == "kubernetes:core/v1:Namespace"):
         name = ns.object_name
         inside = [r for r in resources if r.namespace == name]
+        if any(dig(r.props, "metadata", "namespace") is UNKNOWN for r in resources):
+            continue  # a resource whose namespace is unknown may hold what is missing
         kinds = {r.type.rsplit(":", 1)[-1] for r in inside}
         missing = [k for k in ("LimitRange", "ResourceQuota") if k not in kinds]
         if not any(r.type.endswith(":NetworkPolicy") and _default_deny(r) for r in inside):
             missing.append("default-deny NetworkPolicy")
         labels = dig(ns.props, "metadata", "labels")
-        if not (isinstance(labels, Mapping) and labels.get(PSA_ENFORCE)):
+        if labels is not UNKNOWN and not (isinstance(labels, Mapping) and labels.get(PSA_ENFORCE)):
             missing.append("Pod Security Admission enforce label")
         if missing:
             out.append(
@@ -63,3 +71,46 @@ def stateful_protected(resources: Sequence[Resource], config: Config) -> list[tu
         for r in resources
         if r.type in STATEFUL and not r.options.get("protect")
     ]
+
+
+def namespace_limits(resources: Sequence[Resource], config: Config) -> list[tuple[str, str]]:
+    """Every container a resource will run (custom resources' pods included) fits its namespace's
+    LimitRange: the API server rejects operator-created pods that do not, long after the preview."""
+    ranges: dict[str, list[tuple[str, str, Any]]] = {}
+    for r in resources:
+        if r.type != "kubernetes:core/v1:LimitRange" or r.namespace is None:
+            continue
+        for limit in items(dig(r.props, "spec", "limits")):
+            if isinstance(limit, Mapping) and limit.get("type") == "Container":
+                for bound in ("max", "min"):
+                    for key, value in mapping(limit.get(bound)).items():
+                        ranges.setdefault(r.namespace, []).append((bound, str(key), value))
+    out = []
+    for r in resources:
+        bounds = ranges.get(r.namespace or "")
+        if not bounds:
+            continue
+        for pod in pod_specs(r):
+            for path, container in pod.containers(("initContainers", "containers")):
+                res = mapping(mapping(container).get("resources"))
+                for kind in ("requests", "limits"):
+                    for bound, key, value in bounds:
+                        have = quantity(mapping(res.get(kind)).get(key))
+                        edge = quantity(value)
+                        if have is None or edge is None:
+                            continue
+                        if (bound == "max" and have > edge) or (bound == "min" and have < edge):
+                            out.append(
+                                (
+                                    r.urn,
+                                    message(
+                                        r,
+                                        f"{path}.resources.{kind}.{key}",
+                                        f"{mapping(res.get(kind)).get(key)} is"
+                                        f" {'above' if bound == 'max' else 'below'}"
+                                        f" the namespace's LimitRange {bound} {value}",
+                                        "size the container within the namespace's LimitRange",
+                                    ),
+                                )
+                            )
+    return out

@@ -1,13 +1,15 @@
-"""Rules over every pod a resource carries: resources, security context, host access, images, probes."""
+"""Rules over every pod a resource carries: resources, Pod Security Standards, host paths, images,
+probes and API tokens. The pods come from :mod:`.pods` (built-in kinds, patches, custom resources)."""
 
 from collections.abc import Mapping
 from typing import Any
 
-from .core import LONG_RUNNING, UNKNOWN, Resource, allowed, dig, mapping, message, pod_specs
+from . import pss
+from .core import UNKNOWN, Resource, allowed, dig, items, mapping, message
+from .pods import LONG_RUNNING_KINDS, pod_specs
 from .quantity import quantity
 
 Config = Mapping[str, Any]
-SAFE_SECCOMP = ("RuntimeDefault", "Localhost")
 
 
 def resources(resource: Resource, config: Config) -> list[str]:
@@ -17,26 +19,20 @@ def resources(resource: Resource, config: Config) -> list[str]:
     max_cpu = quantity(config.get("maxCpu")) if config.get("maxCpu") else None
     max_memory = quantity(config.get("maxMemory")) if config.get("maxMemory") else None
     for pod in pod_specs(resource):
-        if pod.path != "spec.template.spec" and resource.type.endswith("FlinkDeployment"):
-            continue  # Flink's JobManager/TaskManager resources are set by the operator from spec.*.resource
-        for path, container in pod.containers():
-            res = container.get("resources")
-            if res is UNKNOWN:
-                continue
-            requests = dig(res, "requests") or {}
-            limits = dig(res, "limits") or {}
-            for key, value in (("memory", dig(limits, "memory")),):
-                if value is None:
-                    out.append(
-                        message(
-                            resource,
-                            f"{path}.resources.limits.{key}",
-                            "no memory limit",
-                            "set resources.limits.memory (the OOM killer is the alternative)",
-                        )
+        for path, container in pod.containers(("initContainers", "containers")):
+            res = mapping(mapping(container).get("resources"))
+            requests, limits = mapping(res.get("requests")), mapping(res.get("limits"))
+            if pod.missing(limits.get("memory")) and res.get("limits") is not UNKNOWN:
+                out.append(
+                    message(
+                        resource,
+                        f"{path}.resources.limits.memory",
+                        "no memory limit",
+                        "set resources.limits.memory (the OOM killer is the alternative)",
                     )
+                )
             for key in ("cpu", "memory"):
-                if dig(requests, key) is None:
+                if pod.missing(requests.get(key)) and res.get("requests") is not UNKNOWN:
                     out.append(
                         message(
                             resource,
@@ -46,9 +42,7 @@ def resources(resource: Resource, config: Config) -> list[str]:
                         )
                     )
             for key in ("cpu", "memory"):
-                request, limit = dig(requests, key), dig(limits, key)
-                if UNKNOWN in (request, limit) or request is None or limit is None:
-                    continue
+                request, limit = requests.get(key), limits.get(key)
                 r, lim = quantity(request), quantity(limit)
                 if r is not None and lim is not None and r > lim:
                     out.append(
@@ -59,8 +53,12 @@ def resources(resource: Resource, config: Config) -> list[str]:
                             "lower the request or raise the limit",
                         )
                     )
-            cpu_limit = dig(limits, "cpu")
-            if cpu_limit not in (None, UNKNOWN) and not allowed(resource, config, "cpu-limit"):
+            cpu_limit = limits.get("cpu")
+            if (
+                cpu_limit not in (None, UNKNOWN)
+                and not pod.managed_cpu_limit
+                and not allowed(resource, config, "cpu-limit")
+            ):
                 out.append(
                     message(
                         resource,
@@ -71,11 +69,9 @@ def resources(resource: Resource, config: Config) -> list[str]:
                 )
             for key, maximum in (("cpu", max_cpu), ("memory", max_memory)):
                 for kind, values in (("requests", requests), ("limits", limits)):
-                    value = dig(values, key)
-                    if maximum is None or value in (None, UNKNOWN):
-                        continue
+                    value = values.get(key)
                     parsed = quantity(value)
-                    if parsed is not None and parsed > maximum:
+                    if maximum is not None and parsed is not None and parsed > maximum:
                         out.append(
                             message(
                                 resource,
@@ -88,108 +84,23 @@ def resources(resource: Resource, config: Config) -> list[str]:
 
 
 def security_context(resource: Resource, config: Config) -> list[str]:
-    """No privilege, no host namespaces or ports, drop ALL capabilities (add only what an exception
-    names), no privilege escalation, non-root with a UID other than 0, seccomp RuntimeDefault."""
+    """Every Pod Security Standards check of the configured level and version (default: restricted,
+    v1.32); a finding is let off only by an exception naming its allowance."""
+    level = str(config.get("pssLevel")) if config.get("pssLevel") in pss.LEVELS else "restricted"
+    version = pss.parse_version(config.get("pssVersion"))
     out = []
     for pod in pod_specs(resource):
-        spec = pod.spec
-        for host in ("hostNetwork", "hostPID", "hostIPC"):
-            if spec.get(host) is True and not allowed(resource, config, "host-namespaces"):
-                out.append(
-                    message(resource, f"{pod.path}.{host}", "shares a host namespace", f"remove {host}")
-                )
-        pod_ctx = mapping(spec.get("securityContext"))
-        for path, container in pod.containers():
-            ctx = mapping(container.get("securityContext"))
-            here = f"{path}.securityContext"
-            if ctx.get("privileged") is True and not allowed(resource, config, "privileged"):
-                out.append(
-                    message(resource, f"{here}.privileged", "runs privileged", "set privileged: false")
-                )
-            escalation = ctx.get("allowPrivilegeEscalation")
-            if (
-                escalation is not False
-                and escalation is not UNKNOWN
-                and not allowed(resource, config, "privileged")
-            ):
-                out.append(
-                    message(
-                        resource,
-                        f"{here}.allowPrivilegeEscalation",
-                        "privilege escalation is allowed",
-                        "set allowPrivilegeEscalation: false",
-                    )
-                )
-            caps = mapping(ctx.get("capabilities"))
-            drop = caps.get("drop") or []
-            if drop is not UNKNOWN and "ALL" not in drop and not allowed(resource, config, "privileged"):
-                out.append(
-                    message(
-                        resource,
-                        f"{here}.capabilities.drop",
-                        "does not drop ALL capabilities",
-                        "set capabilities.drop: [ALL]",
-                    )
-                )
-            for cap in caps.get("add") or []:
-                if cap is UNKNOWN or allowed(resource, config, f"capability:{cap}"):
-                    continue
-                out.append(
-                    message(
-                        resource,
-                        f"{here}.capabilities.add",
-                        f"adds {cap}",
-                        f"remove it, or add a 'capability:{cap}' exception for this workload",
-                    )
-                )
-            for port in container.get("ports") or []:
-                if isinstance(port, Mapping) and port.get("hostPort") not in (None, UNKNOWN):
-                    out.append(
-                        message(
-                            resource,
-                            f"{path}.ports",
-                            f"binds host port {port.get('hostPort')}",
-                            "remove hostPort and use a Service",
-                        )
-                    )
-            if not allowed(resource, config, "run-as-root"):
-                non_root = ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))
-                uid = ctx.get("runAsUser", pod_ctx.get("runAsUser"))
-                if non_root is not True and non_root is not UNKNOWN:
-                    out.append(
-                        message(
-                            resource,
-                            f"{here}.runAsNonRoot",
-                            "may run as root",
-                            "set runAsNonRoot: true (pod or container)",
-                        )
-                    )
-                if uid == 0:
-                    out.append(
-                        message(resource, f"{here}.runAsUser", "runs as UID 0", "run as a non-zero UID")
-                    )
-            seccomp = dig(ctx, "seccompProfile", "type") or dig(pod_ctx, "seccompProfile", "type")
-            if (
-                seccomp is not UNKNOWN
-                and seccomp not in SAFE_SECCOMP
-                and not allowed(resource, config, "privileged")
-            ):
-                out.append(
-                    message(
-                        resource,
-                        f"{here}.seccompProfile",
-                        f"seccomp profile is {seccomp or 'unset'}",
-                        "set seccompProfile.type: RuntimeDefault",
-                    )
-                )
+        for check, (path, problem, fix, allowance) in pss.findings(pod, level, version):
+            if not allowed(resource, config, allowance):
+                out.append(message(resource, path, f"{problem} (PSS {check.level}: {check.id})", fix))
     return out
 
 
 def no_host_path(resource: Resource, config: Config) -> list[str]:
-    """hostPath volumes expose the node's file system."""
+    """hostPath volumes expose the node's file system (PSS baseline: hostPathVolumes)."""
     out = []
     for pod in pod_specs(resource):
-        for i, volume in enumerate(pod.spec.get("volumes") or []):
+        for i, volume in enumerate(items(dig(pod.spec, "volumes"))):
             host_path = isinstance(volume, Mapping) and volume.get("hostPath") is not None
             if host_path and not allowed(resource, config, "host-path"):
                 out.append(
@@ -206,10 +117,10 @@ def no_host_path(resource: Resource, config: Config) -> list[str]:
 def read_only_root_filesystem(resource: Resource, config: Config) -> list[str]:
     out = []
     for pod in pod_specs(resource):
-        for path, container in pod.containers():
-            ctx = container.get("securityContext")
-            value = ctx.get("readOnlyRootFilesystem") if isinstance(ctx, Mapping) else None
-            if value is not True and value is not UNKNOWN and not allowed(resource, config, "writable-root"):
+        for path, container in pod.containers(("initContainers", "containers")):
+            value = mapping(mapping(container).get("securityContext")).get("readOnlyRootFilesystem")
+            unset = value is not True and value is not UNKNOWN and not (pod.partial and value is None)
+            if unset and not allowed(resource, config, "writable-root"):
                 out.append(
                     message(
                         resource,
@@ -221,66 +132,53 @@ def read_only_root_filesystem(resource: Resource, config: Config) -> list[str]:
     return out
 
 
-def images(resource: Resource, config: Config) -> list[str]:
-    """A pinned tag (never latest; a digest where required) from an allowed registry."""
+def image_problems(image: str, config: Config) -> list[tuple[str, str]]:
+    """(problem, fix) for one image reference under the env's registry, tag and digest rules."""
     out = []
-    registries = [str(r) for r in config.get("allowedRegistries") or []]
-    require_digest = bool(config.get("requireDigest"))
+    registries = [str(r) for r in items(config.get("allowedRegistries"))]
     # a tag in a registry whose tags are immutable (the ECR mirror) cannot move, like a digest
-    immutable = [str(r) for r in config.get("immutableTagRegistries") or []]
+    immutable = [str(r) for r in items(config.get("immutableTagRegistries"))]
+    name, _, digest = image.partition("@")
+    tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else None
+    if not digest and tag in (None, "latest"):
+        out.append((f"{image!r} has no pinned tag", "pin a version tag (or a digest)"))
+    if config.get("requireDigest") is True and not digest and not image.startswith(tuple(immutable)):
+        out.append((f"{image!r} is not pinned by digest", "reference the image as repository@sha256:..."))
+    if registries and not image.startswith(tuple(registries)):
+        out.append(
+            (
+                f"{image!r} is not from an allowed registry",
+                f"pull it through the mirror ({', '.join(registries)})",
+            )
+        )
+    return out
+
+
+def images(resource: Resource, config: Config) -> list[str]:
+    """A pinned tag (never latest; a digest where required) from an allowed registry, for every
+    container, ephemeral container and custom resource image (FlinkDeployment ``spec.image``, ...)."""
+    out = []
     for pod in pod_specs(resource):
         for path, container in pod.containers():
-            image = container.get("image")
-            if image is None or image is UNKNOWN:
-                continue
-            image = str(image)
-            name, _, digest = image.partition("@")
-            tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else None
-            if not digest and tag in (None, "latest"):
-                out.append(
-                    message(
-                        resource,
-                        f"{path}.image",
-                        f"{image!r} has no pinned tag",
-                        "pin a version tag (or a digest)",
-                    )
-                )
-            if require_digest and not digest and not any(image.startswith(prefix) for prefix in immutable):
-                out.append(
-                    message(
-                        resource,
-                        f"{path}.image",
-                        f"{image!r} is not pinned by digest",
-                        "reference the image as repository@sha256:...",
-                    )
-                )
-            if registries and not any(image.startswith(prefix) for prefix in registries):
-                out.append(
-                    message(
-                        resource,
-                        f"{path}.image",
-                        f"{image!r} is not from an allowed registry",
-                        f"pull it through the mirror ({', '.join(registries)})",
-                    )
-                )
+            image = mapping(container).get("image")
+            if isinstance(image, str):
+                out += [message(resource, f"{path}.image", p, f) for p, f in image_problems(image, config)]
     return out
 
 
 def probes(resource: Resource, config: Config) -> list[str]:
     """Long-running workloads say when they are ready and when they are stuck."""
-    if resource.type not in LONG_RUNNING:
+    if resource.kind not in LONG_RUNNING_KINDS or allowed(resource, config, "no-probes"):
         return []
     out = []
     for pod in pod_specs(resource):
-        for i, container in enumerate(pod.spec.get("containers") or []):
-            if not isinstance(container, Mapping):
-                continue
+        for path, container in pod.containers(("containers",)):
             for probe in ("readinessProbe", "livenessProbe"):
-                if container.get(probe) is None and not allowed(resource, config, "no-probes"):
+                if pod.missing(mapping(container).get(probe)):
                     out.append(
                         message(
                             resource,
-                            f"{pod.path}.containers[{i}].{probe}",
+                            f"{path}.{probe}",
                             f"no {probe}",
                             f"add a {probe} on the container's port",
                         )
@@ -292,12 +190,10 @@ def service_account_token(resource: Resource, config: Config) -> list[str]:
     """Pods do not get an API token unless they call the API server."""
     out = []
     for pod in pod_specs(resource):
-        value = pod.spec.get("automountServiceAccountToken")
-        if (
-            value is not False
-            and value is not UNKNOWN
-            and not allowed(resource, config, "service-account-token")
-        ):
+        value = dig(pod.spec, "automountServiceAccountToken")
+        if value is False or value is UNKNOWN or (value is None and pod.partial):
+            continue
+        if not allowed(resource, config, "service-account-token"):
             out.append(
                 message(
                     resource,

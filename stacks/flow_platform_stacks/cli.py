@@ -83,11 +83,19 @@ def _require_policy_library() -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .policy_check import group_by_resource, running_pack
+    from .policy_check import (
+        PROVIDER_EXPANDED,
+        UNSEEN_FAILS,
+        group_by_resource,
+        pack_python,
+        running_pack,
+        unseen_components,
+    )
 
     files = _locate(args)
     root = files.project_file.parent
-    _require_policy_library()
+    if not pack_python(root / "policy").exists():  # the pack's own venv (pulumi install) is preferred
+        _require_policy_library()
     if args.policy_config is not None and not Path(args.policy_config).is_file():
         raise UsageError(f"no policy config {args.policy_config}")
     registrations = evaluate_with_outputs(files, _stack_outputs(args.stack_outputs))[0]
@@ -107,11 +115,18 @@ def _check(args: argparse.Namespace) -> int:
         print(urn)
         for d in sorted(items, key=lambda d: (d.level, d.policy, d.message)):
             print(f"  [{d.level}] {d.policy}: {d.message}")
+    unseen = unseen_components(registrations)
+    for reg in unseen:
+        print(
+            f"NOT JUDGED offline: {reg.urn}\n"
+            f"  {PROVIDER_EXPANDED[reg.type]}: a real preview sends its children"
+        )
     print(
         f"stack '{files.stack}' against {config_file}: {len(registrations)} resources,"
         f" {len(mandatory)} mandatory and {len(diagnostics) - len(mandatory)} advisory violation(s)"
+        + (f", {len(unseen)} component(s) whose children the offline check cannot see" if unseen else "")
     )
-    return EXIT_VIOLATIONS if mandatory else EXIT_OK
+    return EXIT_VIOLATIONS if mandatory or (unseen and UNSEEN_FAILS) else EXIT_OK
 
 
 def _environment(registrations: list[Any]) -> str | None:

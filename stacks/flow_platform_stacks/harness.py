@@ -234,6 +234,9 @@ def _registration(urn: str, request: Any) -> Registration:
         "protect": bool(request.protect) if request.HasField("protect") else False,
         "retain_on_delete": bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
         "depends_on": sorted(request.dependencies),
+        "property_dependencies": {
+            k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items()) if v.urns
+        },
         "ignore_changes": sorted(request.ignoreChanges),
         "replace_on_changes": sorted(request.replaceOnChanges),
         "delete_before_replace": bool(request.deleteBeforeReplace),

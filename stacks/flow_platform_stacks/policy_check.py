@@ -1,11 +1,15 @@
 """Run the CrossGuard pack the way the Pulumi CLI does, and be the engine's side of the conversation.
 
-The pack runs as its own process (``python <pack dir>``), prints the port it serves the
-``pulumirpc.Analyzer`` protocol on, is configured with an environment's policy config, receives
-each resource (``Analyze``) and then the whole stack (``AnalyzeStack``).
+The CLI (pulumi/pulumi ``sdk/python/cmd/pulumi-language-python`` ``RunPlugin`` for kind ``analyzer``)
+runs ``<pack>/<virtualenv>/bin/python -u -m pulumi.policy <engine address> <pack dir>`` in the pack's
+directory, with ``PULUMI_PROJECT``, ``PULUMI_STACK``, ``PULUMI_DRY_RUN``, ``PULUMI_ORGANIZATION`` and
+``PULUMI_CONFIG`` set; ``virtualenv`` comes from ``PulumiPolicy.yaml``. The pack prints the port it
+serves the ``pulumirpc.Analyzer`` protocol on, is configured with an environment's policy config,
+receives each resource (``Analyze``) and then the whole stack (``AnalyzeStack``).
 """
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
@@ -28,6 +33,19 @@ LEVELS = {
 }
 LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
 START_TIMEOUT = 60.0
+# Components whose children the provider creates (kubernetes provider 4.x, remote components): the
+# engine sends those children to the pack during a real preview, but the mock runtime never sees
+# them, so an offline check would pass what a preview fails. Helm v3 Release: nobody sees inside.
+PROVIDER_EXPANDED = {
+    "kubernetes:helm.sh/v4:Chart": "Helm chart (children rendered by the provider)",
+    "kubernetes:yaml/v2:ConfigFile": "YAML file (objects created by the provider)",
+    "kubernetes:yaml/v2:ConfigGroup": "YAML group (objects created by the provider)",
+    "kubernetes:kustomize/v2:Directory": "kustomization (objects created by the provider)",
+    "kubernetes:helm.sh/v3:Release": "Helm release (objects never shown to any policy)",
+}
+# Listed by `flow-platform check` always; failing the check once the Flink operator (issue 14) is
+# deployed as plain resources, the last provider-expanded component of the stacks.
+UNSEEN_FAILS = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +86,8 @@ def policy_config_request(config: dict[str, Any], policy_names: Iterable[str]) -
 class Analyzer:
     """A connected policy pack process."""
 
+    process: "PackProcess | None" = None
+
     def __init__(self, stub: Any) -> None:
         self.stub = stub
         self.info = stub.GetAnalyzerInfo(empty_pb2.Empty())
@@ -83,6 +103,12 @@ class Analyzer:
         resources = [r for r in registrations if r.custom and not r.type.startswith("pulumi:providers:")]
         # each resource's properties are sent twice (Analyze, then AnalyzeStack): convert them once
         properties = {reg.urn: _struct(reg.inputs) for reg in resources}
+        return self.analyze_properties(resources, properties)
+
+    def analyze_properties(
+        self, resources: list[Registration], properties: dict[str, struct_pb2.Struct]
+    ) -> list[Diagnostic]:
+        """Analyze ``resources`` with the given wire properties (tests put unknowns into them)."""
         diagnostics: list[Diagnostic] = []
         for reg in resources:
             response = self.stub.Analyze(
@@ -104,6 +130,11 @@ class Analyzer:
                     name=r.name,
                     parent=r.parent or "",
                     options=analyzer_pb2.AnalyzerResourceOptions(protect=bool(r.options.get("protect"))),
+                    dependencies=r.options.get("depends_on") or [],
+                    propertyDependencies={
+                        k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
+                        for k, v in (r.options.get("property_dependencies") or {}).items()
+                    },
                 )
                 for r in resources
             ]
@@ -125,22 +156,65 @@ def _diagnostics(response: Any, urn: str) -> list[Diagnostic]:
     ]
 
 
+def unseen_components(registrations: Iterable[Registration]) -> list[Registration]:
+    """Registered components whose children the offline check cannot judge (see PROVIDER_EXPANDED)."""
+    return [r for r in registrations if r.type in PROVIDER_EXPANDED]
+
+
+def pack_python(pack_dir: Path) -> Path:
+    """The interpreter the CLI runs the pack with: ``runtime.options.virtualenv`` of PulumiPolicy.yaml."""
+    project = yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text()) or {}
+    runtime = project.get("runtime")
+    options = runtime.get("options") or {} if isinstance(runtime, dict) else {}
+    venv = pack_dir / str(options.get("virtualenv") or "venv")
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def pack_command(pack_dir: Path, python: str | Path, engine_address: str = "127.0.0.1:0") -> list[str]:
+    """The CLI's command line for a Python policy pack (``RunPlugin``, kind ``analyzer``)."""
+    return [str(python), "-u", "-m", "pulumi.policy", engine_address, str(pack_dir)]
+
+
+@dataclass
+class PackProcess:
+    command: list[str]
+    process: "subprocess.Popen[str]"
+
+
 @contextmanager
-def running_pack(pack_dir: Path, python: str | None = None) -> Iterator[Analyzer]:
-    """Start the pack as the CLI does and connect to the port it prints."""
+def running_pack(
+    pack_dir: Path, python: str | Path | None = None, stack: str = "offline", project: str = "flow-platform"
+) -> Iterator[Analyzer]:
+    """Start the pack as the CLI does and connect to the port it prints.
+
+    The interpreter is the pack's own virtualenv (created by ``pulumi install`` in the pack's
+    directory, or ``python -m venv policy/venv && policy/venv/bin/pip install -r policy/requirements.txt``)
+    when it exists; otherwise the current interpreter, which has the same requirements installed.
+    """
+    pack_dir = pack_dir.resolve()
+    if python is None:
+        own = pack_python(pack_dir)
+        python = own if own.exists() else sys.executable
+    env = {
+        **os.environ,
+        "PULUMI_PROJECT": project,
+        "PULUMI_STACK": stack,
+        "PULUMI_DRY_RUN": "true",
+        "PULUMI_ORGANIZATION": "organization",
+        "PULUMI_CONFIG": "{}",
+    }
+    command = pack_command(pack_dir, python)
     process = subprocess.Popen(
-        [python or sys.executable, "-u", str(pack_dir)],
-        cwd=pack_dir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        command, cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
     try:
         port = _read_port(process)
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         grpc.channel_ready_future(channel).result(timeout=START_TIMEOUT)
         try:
-            yield Analyzer(analyzer_pb2_grpc.AnalyzerStub(channel))
+            analyzer = Analyzer(analyzer_pb2_grpc.AnalyzerStub(channel))
+            analyzer.process = PackProcess(command, process)
+            yield analyzer
         finally:
             channel.close()
     finally:

@@ -6,7 +6,7 @@ can be asked about, the pods workloads would create, and the RBAC needs of each 
 
 import copy
 import heapq
-import math
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from flow_platform_stacks.harness import Registration
 
-from .apiserver import Client
+from .apiserver import Client, Response
 
 CRD_DIR = Path(__file__).resolve().parents[1] / "data" / "crds"
 PSA_WARNING = "would violate PodSecurity"
@@ -46,6 +46,7 @@ BUILTIN_GROUPS = {
 }
 # Objects created for real (not dry run): what authorization and quota admission look at.
 REAL_KINDS = (
+    "Namespace",
     "ServiceAccount",
     "ClusterRole",
     "Role",
@@ -235,18 +236,48 @@ def admission_problems(client: Client, objects: list[dict[str, Any]]) -> list[st
         except LookupError as error:
             problems.append(f"{where(obj)}: {error}")
             continue
-        if not response.ok:
-            problems.append(f"{where(obj)}: HTTP {response.status}: {response.message}")
-            continue
-        namespace = (obj.get("metadata") or {}).get("namespace")
-        for warning in response.warnings:
-            if warning.startswith(PSA_WARNING) and namespace in exceptions:
-                continue
-            problems.append(f"{where(obj)}: warning: {warning}")
+        problems += response_problems(obj, response, exceptions)
     return problems
 
 
+def response_problems(obj: Mapping[str, Any], response: Response, exceptions: set[str]) -> list[str]:
+    """A rejection, or the warnings that count (Pod Security ones do not in ``exceptions``)."""
+    if not response.ok:
+        return [f"{where(obj)}: HTTP {response.status}: {response.message}"]
+    namespace = (obj.get("metadata") or {}).get("namespace")
+    return [
+        f"{where(obj)}: warning: {warning}"
+        for warning in response.warnings
+        if not (warning.startswith(PSA_WARNING) and namespace in exceptions)
+    ]
+
+
 # --- real objects for RBAC and quota ---------------------------------------------------------------
+
+
+def wait_for_rbac(client: Client, objects: Iterable[Mapping[str, Any]], timeout: float = 10.0) -> None:
+    """Until the authorizer (which reads RBAC through a watch cache) sees every binding's rules."""
+    roles = {
+        (o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in objects if o["kind"] == "Role"
+    }
+    deadline = time.monotonic() + timeout
+    for binding in objects:
+        if binding["kind"] != "RoleBinding" or binding["roleRef"]["kind"] != "Role":
+            continue
+        namespace = binding["metadata"]["namespace"]
+        role = roles.get((namespace, binding["roleRef"]["name"]))
+        accounts = [s for s in binding.get("subjects", []) if s["kind"] == "ServiceAccount"]
+        if role is None or not accounts:
+            continue
+        user, groups = service_account_user(accounts[0].get("namespace", namespace), accounts[0]["name"])
+        for rule in role.get("rules", []):
+            resource, _, subresource = rule["resources"][0].partition("/")
+            while not client.can(
+                user, groups, rule["verbs"][0], resource, namespace, rule["apiGroups"][0], subresource
+            ):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the authorizer never saw {where(binding)} -> {where(role)}")
+                time.sleep(0.05)
 
 
 def make_real(client: Client, objects: list[dict[str, Any]]) -> None:
@@ -279,6 +310,7 @@ def make_real(client: Client, objects: list[dict[str, Any]]) -> None:
                     f"status of {where(obj)}",
                     client.request("PUT", client.path_of(obj) + "/status", current),
                 )
+    wait_for_rbac(client, objects)
 
 
 # --- pods the workloads would create ------------------------------------------------------------
@@ -348,6 +380,13 @@ def _merge_template(base: dict[str, Any], override: Mapping[str, Any]) -> dict[s
     return base
 
 
+def _running(job: Mapping[str, Any]) -> int:
+    """Pods a Job runs at once: ``parallelism``, at most ``completions`` (both default to 1)."""
+    parallelism = int(job.get("parallelism", 1))
+    completions = job.get("completions")
+    return parallelism if completions is None else min(parallelism, int(completions))
+
+
 def workload_pods(objects: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One Pod per replica each workload runs at once, from its rendered pod template."""
     pods = []
@@ -358,13 +397,11 @@ def workload_pods(objects: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             replicas = int(spec.get("replicas", 1))
             templates = [(str(i), spec["template"]) for i in range(replicas)]
         elif kind == "Job":
-            running = min(int(spec.get("parallelism", 1)), int(spec.get("completions") or math.inf))
-            templates = [(str(i), spec["template"]) for i in range(running)]
+            templates = [(str(i), spec["template"]) for i in range(_running(spec))]
         elif kind == "CronJob":
             job = spec["jobTemplate"]["spec"]
-            # concurrencyPolicy Forbid/Replace: one job at a time
-            running = min(int(job.get("parallelism", 1)), int(job.get("completions") or math.inf))
-            templates = [(str(i), job["template"]) for i in range(running)]
+            assert spec.get("concurrencyPolicy") in ("Forbid", "Replace"), f"{where(obj)} may overlap runs"
+            templates = [(str(i), job["template"]) for i in range(_running(job))]
         elif kind == "FlinkDeployment":
             templates = list(_flink_pods(obj))
         else:

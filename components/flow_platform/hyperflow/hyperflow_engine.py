@@ -51,7 +51,7 @@ class HyperflowEngineArgs(TypedDict, total=False):
     """Environment (labels and selectors)."""
     image: Required[pulumi.Input[str]]
     """Engine image, pinned (``hyperflowwms/hyperflow``)."""
-    worker_image: Required[str]
+    worker_image: Required[pulumi.Input[str]]
     """Image of the job pods (e.g. the Montage worker), pinned."""
     cpu: str
     """Engine CPU request. Default: ``500m``."""
@@ -97,6 +97,7 @@ ARGS = v.ArgsSpec(
         "api_server_cidrs": v.list_of(v.cidr, min_length=1),
         "api_server_port": v.port,
     },
+    rules=[v.not_below("job_memory_limit", "job_memory", DEFAULT_JOB_MEMORY)],
 )
 
 

@@ -75,6 +75,19 @@ class NamespaceGuardrailsArgs(TypedDict, total=False):
     because resource options must be known when the resource is registered. Default: ``false``."""
 
 
+def _ordered(args: Mapping[str, Any], low_key: str, high_key: str, resource: str) -> str | None:
+    """``low_key[resource]`` is not above ``high_key[resource]`` (when both are known now)."""
+    low, high = args[low_key], args[high_key]
+    if isinstance(low, pulumi.Output) or isinstance(high, pulumi.Output):
+        return None
+    low_value, high_value = low.get(resource), high.get(resource)
+    if not isinstance(low_value, str) or not isinstance(high_value, str):
+        return None
+    if v.quantity(low_value) > v.quantity(high_value):
+        return f"{resource} {high_value} is below {low_key}.{resource} ({low_value})"
+    return None
+
+
 ARGS = v.ArgsSpec(
     "NamespaceGuardrails",
     NamespaceGuardrailsArgs,
@@ -91,6 +104,11 @@ ARGS = v.ArgsSpec(
         "quota": v.resource_map(QUOTA_KEYS, v.quantity),
         "protect": v.boolean,
     },
+    rules=[
+        v.rule("default_limit", lambda a: _ordered(a, "default_request", "default_limit", "memory")),
+        v.rule("max_limit", lambda a: _ordered(a, "default_limit", "max_limit", "memory")),
+        v.rule("max_limit", lambda a: _ordered(a, "default_request", "max_limit", "cpu")),
+    ],
 )
 
 

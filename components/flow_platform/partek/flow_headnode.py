@@ -162,7 +162,7 @@ ARGS = v.ArgsSpec(
             )
         ),
     },
-    rules=[v.rule("license_server_cidrs", _one_license_rule)],
+    rules=[v.rule("license_server_cidrs", _one_license_rule), v.not_below("memory_limit", "memory")],
 )
 
 

@@ -68,6 +68,7 @@ ARGS = v.ArgsSpec(
         "env_vars": v.map_of(v.text, keys=v.non_empty_text),
         "home_claim": v.object_name,
     },
+    rules=[v.not_below("memory_limit", "memory")],
 )
 
 

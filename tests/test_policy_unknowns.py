@@ -1,0 +1,173 @@
+"""Unknown values (computed during preview) at every depth, over the real Analyzer gRPC protocol.
+
+During ``pulumi preview`` the engine marshals every value it cannot know yet as the string
+``04da6b54-80e4-46f7-96ec-b56ff0331ba9`` (``pulumi.runtime.rpc.UNKNOWN``; pulumi_policy's
+``proxy.UNKNOWN_STRING_VALUE``); pulumi_policy wraps the properties in a proxy that raises
+``UnknownValueError`` on reading one. Here every value of every resource shape of every env's
+render, at every depth (whole lists, list elements, objects, fields), is replaced by it in turn and
+sent to the pack over gRPC: no RPC error, no rule crash, and never a violation that the known value
+did not have (an unknown field is skipped, never failed).
+"""
+
+import copy
+import random
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import pytest
+from conftest import ENVS, ROOT, _rendered
+from flow_platform_stacks.harness import Registration
+from flow_platform_stacks.policy_check import Analyzer, _struct, running_pack
+from pulumi.runtime.rpc import UNKNOWN as WIRE_UNKNOWN
+
+Path_ = tuple[str | int, ...]
+# a resource's own name and namespace decide which exceptions apply: an unknown one may add findings
+IDENTITY = {("metadata",), ("metadata", "name"), ("metadata", "namespace")}
+CRASH = "this is a bug in the flow-platform policy pack"
+
+
+def test_the_wire_sentinel_is_pulumi_policys() -> None:
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+    assert WIRE_UNKNOWN == UNKNOWN_STRING_VALUE == "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+def paths(value: Any, at: Path_ = ()) -> Iterator[Path_]:
+    if at:
+        yield at
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from paths(item, (*at, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from paths(item, (*at, i))
+
+
+def with_unknown(inputs: dict[str, Any], path: Path_) -> dict[str, Any]:
+    """A copy of ``inputs`` with the value at ``path`` unknown (only the nodes on the path are copied)."""
+    out = dict(inputs)
+    node: Any = out
+    for part in path[:-1]:
+        child = node[part]
+        node[part] = child = dict(child) if isinstance(child, dict) else list(child)
+        node = child
+    node[path[-1]] = WIRE_UNKNOWN
+    return out
+
+
+def set_unknown(inputs: Any, path: Path_) -> None:
+    node = inputs
+    for part in path[:-1]:
+        node = node[part]
+        if not isinstance(node, dict | list):
+            return  # inside a value already replaced
+    node[path[-1]] = WIRE_UNKNOWN
+
+
+def shapes() -> list[Registration]:
+    """One resource per (type, set of field paths) over the four envs' renders."""
+    seen: dict[tuple[str, tuple[str, ...]], Registration] = {}
+    for env in ENVS:
+        for reg in _rendered(env).registrations:
+            if reg.custom and not reg.type.startswith("pulumi:providers:"):
+                key = (reg.type, tuple(sorted(map(str, paths(reg.inputs)))))
+                seen.setdefault(key, reg)
+    return list(seen.values())
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Iterator[Analyzer]:
+    import json
+
+    with running_pack(ROOT / "policy") as pack:
+        pack.configure(json.loads((ROOT / "policy" / "config" / "prd.json").read_text()))
+        yield pack
+
+
+def _analyze(analyzer: Analyzer, reg: Registration, inputs: dict[str, Any]) -> set[tuple[str, str]]:
+    from pulumi.runtime.proto import analyzer_pb2
+
+    try:
+        response = analyzer.stub.Analyze(
+            analyzer_pb2.AnalyzeRequest(type=reg.type, properties=_struct(inputs), urn=reg.urn, name=reg.name)
+        )
+    except grpc.RpcError as error:  # pragma: no cover - the failure this test exists for
+        pytest.fail(f"Analyze failed for {reg.urn}: {error}")
+    return {(d.policyName, _same_container(d.message)) for d in response.diagnostics}
+
+
+def _same_container(message: str) -> str:
+    """A container whose name is unknown is labelled by index instead of name: the same finding."""
+    return re.sub(r"containers\[[^\]]*\]", "containers[*]", message)
+
+
+def test_every_value_of_every_resource_may_be_unknown(analyzer: Analyzer) -> None:
+    resources = shapes()
+    assert len(resources) > 50, "every resource shape of the four envs"
+    swept = 0
+    for reg in resources:
+        before = _analyze(analyzer, reg, reg.inputs)
+        for path in paths(reg.inputs):
+            after = _analyze(analyzer, reg, with_unknown(reg.inputs, path))
+            swept += 1
+            assert not any(CRASH in m or "can't run policy" in m for _, m in after), (reg.urn, path, after)
+            if path not in IDENTITY:
+                assert after <= before, (reg.urn, path, sorted(after - before))
+    assert swept > 2000
+
+
+def test_violations_next_to_an_unknown_are_still_found(analyzer: Analyzer) -> None:
+    """Skipping is per field: an unknown image hides nothing else about the pod."""
+    [deployment] = [r for r in shapes() if r.type == "kubernetes:apps/v1:Deployment"][:1]
+    inputs = copy.deepcopy(deployment.inputs)
+    container = inputs["spec"]["template"]["spec"]["containers"][0]
+    container["image"] = WIRE_UNKNOWN
+    container["securityContext"]["privileged"] = True
+    container["resources"] = {"requests": {"cpu": WIRE_UNKNOWN, "memory": "1Gi"}}
+    found = _analyze(analyzer, deployment, inputs)
+    messages = " ".join(m for _, m in found)
+    assert "runs privileged" in messages
+    assert "limits.memory: no memory limit" in messages
+    assert "no cpu request" not in messages and not any(p == "image-source" for p, _ in found)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_stack_analysis_tolerates_unknowns_anywhere(analyzer: Analyzer, env: str) -> None:
+    """AnalyzeStack gets every resource at once: a seeded sweep puts unknowns all over it."""
+    from pulumi.runtime.proto import analyzer_pb2
+
+    registrations = [
+        r for r in _rendered(env).registrations if r.custom and not r.type.startswith("pulumi:providers:")
+    ]
+    rng = random.Random(16)
+
+    def stack_messages(inputs: dict[str, dict[str, Any]]) -> set[str]:
+        request = analyzer_pb2.AnalyzeStackRequest(
+            resources=[
+                analyzer_pb2.AnalyzerResource(
+                    type=r.type,
+                    properties=_struct(inputs[r.urn]),
+                    urn=r.urn,
+                    name=r.name,
+                    parent=r.parent or "",
+                )
+                for r in registrations
+            ]
+        )
+        return {_same_container(d.message) for d in analyzer.stub.AnalyzeStack(request).diagnostics}
+
+    before = stack_messages({r.urn: r.inputs for r in registrations})
+    for _ in range(12):
+        inputs = {}
+        for r in registrations:
+            candidates = [p for p in paths(r.inputs) if p not in IDENTITY]
+            chosen = rng.sample(candidates, k=min(len(candidates), max(1, len(candidates) // 10)))
+            value = copy.deepcopy(r.inputs)
+            for path in sorted(chosen, key=len, reverse=True):
+                set_unknown(value, path)
+            inputs[r.urn] = value
+        after = stack_messages(inputs)
+        assert not any(CRASH in m or "can't run policy" in m for m in after), after
+        assert after <= before, sorted(after - before)
