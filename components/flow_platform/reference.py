@@ -31,7 +31,8 @@ def _anchor(token: str) -> str:
 
 
 def type_name(prop: dict[str, Any]) -> str:
-    """A property's type as the reference shows it (``list<string>``, ``map<string>``, a link)."""
+    """A property's type as the reference shows it (``list of string``, ``map of string``, a link);
+    no angle brackets, which Markdown renderers take for HTML tags."""
     ref = prop.get("$ref")
     if ref == "pulumi.json#/Any":
         return "any"
@@ -40,9 +41,9 @@ def type_name(prop: dict[str, Any]) -> str:
         return f"[{token.rsplit(':', 1)[-1]}](#{_anchor(token)})"
     kind = prop.get("type", "any")
     if kind == "array":
-        return f"list<{type_name(prop['items'])}>"
+        return f"list of {type_name(prop['items'])}"
     if kind == "object" and "additionalProperties" in prop:
-        return f"map<{type_name(prop['additionalProperties'])}>"
+        return f"map of {type_name(prop['additionalProperties'])}"
     return str(kind)
 
 

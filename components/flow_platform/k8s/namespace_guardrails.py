@@ -53,9 +53,9 @@ class NamespaceGuardrailsArgs(TypedDict, total=False):
     """Environment label value (``deployment: <env>``): dev, tst, uat or prd."""
     system: Required[pulumi.Input[str]]
     """The system the namespace hosts (partek, flink, hyperflow, ...), for labels and quotas."""
-    pod_security: pulumi.Input[PodSecurityLevel]
+    pod_security: PodSecurityLevel
     """Pod Security Admission ``enforce`` level; anything but ``restricted`` needs an exception.
-    Default: ``restricted``."""
+    A plain value: admission policy is reviewed in code, never computed. Default: ``restricted``."""
     pod_security_exception: pulumi.Input[str]
     """Why this namespace cannot be ``restricted``; recorded as an annotation for reviewers.
     Default: none (required when ``pod_security`` is not ``restricted``)."""
