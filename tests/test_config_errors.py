@@ -528,3 +528,366 @@ def test_a_bad_license_says_what_to_ask_the_vendor_for(bad_config: Any, text: st
     assert fragment in result.message
     assert "0242ac120002" not in result.message, "the license text is a secret"
     assert result.registered == []
+
+
+# --- issue #10: config that was silently wrong ----------------------------------------------------
+
+
+def _append(path: str, value: Any) -> Callable[[Config], None]:
+    def mutate(config: Config) -> None:
+        top, *rest = path.split(".")
+        node = config[f"flow-platform:{top}"]
+        for part in rest:
+            node = node[part]
+        node.append(value)
+
+    return mutate
+
+
+def _many_tags(n: int) -> dict[str, str]:
+    return {f"tag-{i}": "x" for i in range(n)}
+
+
+STRICT_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
+    (
+        "an empty context means no context",
+        "dev",
+        _set("kubernetes.context", ""),
+        ["flow-platform:kubernetes.context", "is empty: remove the key to leave it unset"],
+    ),
+    (
+        "an empty clusterIssuer is not 'one of'",
+        "dev",
+        _set("partek.ingress.clusterIssuer", ""),
+        ["flow-platform:partek.ingress.clusterIssuer", "is empty"],
+    ),
+    (
+        "an empty storageClass is not a class",
+        "dev",
+        _set("hyperflow.storage.storageClass", ""),
+        ["flow-platform:hyperflow.storage.storageClass", "is empty"],
+    ),
+    (
+        "true is not 4 worker replicas",
+        "prd",
+        _set("partek.workers.replicas", True),
+        ["flow-platform:partek.workers.replicas = True", "valid integer"],
+    ),
+    (
+        "true is not port 443",
+        "prd",
+        _set("kubernetes.apiServer.port", True),
+        ["flow-platform:kubernetes.apiServer.port = True", "valid integer"],
+    ),
+    (
+        "two session jobs with one name",
+        "dev",
+        _append(
+            "flink.cluster.sessionJobs", {"name": "top-speed", "jarUri": "local:///a.jar", "parallelism": 1}
+        ),
+        ["flow-platform:flink.cluster.sessionJobs[1].name", "already the name of sessionJobs[0]"],
+    ),
+    (
+        "a memory of 1e300",
+        "prd",
+        _set("flink.cluster.jobManager.memory", "1e300"),
+        ["flow-platform:flink.cluster.jobManager.memory = '1e300'", "out of range"],
+    ),
+    (
+        "a Flink TaskManager above limits.max",
+        "prd",
+        _set("flink.cluster.taskManager.memory", "64Gi"),
+        ["flow-platform:flink.cluster.taskManager.memory", "64Gi is above flink.limits.max.memory (32Gi)"],
+    ),
+    (
+        "a HyperFlow job pod limit above limits.max",
+        "prd",
+        _set("hyperflow.worker.memoryLimit", "20Gi"),
+        ["flow-platform:hyperflow.worker.memoryLimit", "above hyperflow.limits.max.memory (16Gi)"],
+    ),
+    (
+        "a Partek headnode limit above limits.max",
+        "prd",
+        _set("partek.headnode.memoryLimit", "200Gi"),
+        ["flow-platform:partek.headnode.memoryLimit", "above partek.limits.max.memory (128Gi)"],
+    ),
+    (
+        "fewer quota pods than the stack runs",
+        "prd",
+        _set("flink.quota.pods", 5),
+        ["flow-platform:flink.quota.pods", "5 is below the 6 pods the stack runs here (jobManager x2"],
+    ),
+    (
+        "no quota claim for the claim the stack creates",
+        "dev",
+        _set("partek.quota.persistentVolumeClaims", 0),
+        ["flow-platform:partek.quota.persistentVolumeClaims", "below the 1 claim(s)"],
+    ),
+    (
+        "a StorageClass name the API server refuses",
+        "dev",
+        _set("hyperflow.storage.storageClass", "GP3_Fast"),
+        ["flow-platform:hyperflow.storage.storageClass = 'GP3_Fast'", "Kubernetes object name"],
+    ),
+    (
+        "a TLS secret name the API server refuses",
+        "prd",
+        _set("partek.ingress.tlsSecret", "flow tls"),
+        ["flow-platform:partek.ingress.tlsSecret = 'flow tls'", "Kubernetes object name"],
+    ),
+    (
+        "an image name the runtime refuses",
+        "dev",
+        _set("hyperflow.engine.image.repository", "hyperflowwms//hyperflow"),
+        ["flow-platform:hyperflow.engine.image"],
+    ),
+    (
+        "an unpinned copier image",
+        "prd",
+        _set("aws.ecr.copyJob.copierImage", "quay.io/skopeo/stable"),
+        ["flow-platform:aws.ecr.copyJob.copierImage", "tag or digest"],
+    ),
+    (
+        "a restart strategy Flink does not know",
+        "prd",
+        _set("flink.cluster.restartStrategy", {"type": "exponential"}),
+        ["flow-platform:flink.cluster.restartStrategy.type", "not a Flink restart strategy"],
+    ),
+    (
+        "a restart strategy option of another strategy",
+        "prd",
+        _set(
+            "flink.cluster.restartStrategy", {"type": "fixed-delay", "exponential-delay.max-backoff": "1 min"}
+        ),
+        ["flow-platform:flink.cluster.restartStrategy.exponential-delay.max-backoff", "fixed-delay.attempts"],
+    ),
+    (
+        "a restart strategy value that is not a duration",
+        "prd",
+        _set("flink.cluster.restartStrategy", {"type": "fixed-delay", "fixed-delay.delay": "soon"}),
+        ["flow-platform:flink.cluster.restartStrategy.fixed-delay.delay", "not a duration"],
+    ),
+    (
+        "the second node CIDR is the bad one",
+        "dev",
+        _set("hyperflow.storage.nodeCidrs", ["10.10.0.0/16", "10.300.0.0/16"]),
+        ["flow-platform:hyperflow.storage.nodeCidrs[1]"],
+    ),
+    (
+        "more AWS tags than a resource may carry",
+        "prd",
+        _set("aws.tags", _many_tags(46)),
+        ["flow-platform:aws.tags", "AWS allows 50 per resource", "so at most 45"],
+    ),
+    (
+        "an AWS tag value too long",
+        "prd",
+        _set("aws.tags", {"owner": "x" * 257}),
+        ["flow-platform:aws.tags.owner", "0-256"],
+    ),
+    (
+        "an AWS tag key with characters AWS refuses",
+        "prd",
+        _set("aws.tags", {"owner#1": "x"}),
+        ["flow-platform:aws.tags.owner#1", "tag key"],
+    ),
+    (
+        "an AWS tag in the aws: namespace",
+        "prd",
+        _set("aws.tags", {"aws:owner": "x"}),
+        ["flow-platform:aws.tags.aws:owner", "reserved for AWS"],
+    ),
+    (
+        "an AWS tag the components set",
+        "prd",
+        _set("aws.tags", {"env": "production"}),
+        ["flow-platform:aws.tags.env", "set by the components"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("title", "env", "mutate", "expected"), STRICT_CASES, ids=[c[0] for c in STRICT_CASES]
+)
+def test_config_that_was_silently_wrong_is_an_error(
+    bad_config: Any, title: str, env: str, mutate: Callable[[Config], None], expected: list[str]
+) -> None:
+    result = bad_config(env, mutate)
+    for fragment in expected:
+        assert fragment in result.message, f"{title}: {fragment!r} not in:\n{result.message}"
+    assert result.registered == [], f"{title}: resources were registered before the error"
+
+
+def test_the_documented_tag_limits_pass_at_the_boundary(stack: Any) -> None:
+    from conftest import raw_stack_yaml, run_config
+
+    config = raw_stack_yaml("prd")["config"]
+    config["flow-platform:aws"]["tags"] = {f"k{i}": "v" * 256 for i in range(45)}
+    config["flow-platform:aws"]["tags"]["c" * 128] = "ünïcode ok @ + = : / _ . -"
+    del config["flow-platform:aws"]["tags"]["k0"]
+    assert run_config("prd", config)
+
+
+def test_a_disabled_system_needs_nothing_else() -> None:
+    from conftest import raw_stack_yaml, run_config
+
+    config = raw_stack_yaml("dev")["config"]
+    config["flow-platform:hyperflow"] = {"enabled": False}
+    config["flow-platform:flink"] = {"enabled": False}
+    registrations = run_config("dev", config)
+    namespaces = {
+        r.inputs["metadata"]["name"] for r in registrations if r.type == "kubernetes:core/v1:Namespace"
+    }
+    assert namespaces == {"partek-dev"}
+
+
+def test_a_disabled_block_with_a_real_mistake_is_still_reported(bad_config: Any) -> None:
+    result = bad_config("dev", _set("hyperflow", {"enabled": False, "storage": {"mode": "nfs"}}))
+    assert "flow-platform:hyperflow.storage.mode" in result.message
+
+
+# --- the stack file itself: namespaces, YAML, size; other stacks' files -------------------------
+
+
+def _render_file(tmp_path: Any, text: str, capsys: Any, name: str = "Pulumi.mine.yaml") -> tuple[int, str]:
+    from conftest import ROOT
+    from flow_platform_stacks.cli import main
+
+    stack_file = tmp_path / name
+    stack_file.write_text(text)
+    code = main(["render", str(stack_file), "--project-dir", str(ROOT), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if code != 0:
+        assert not (tmp_path / "out").exists(), "nothing is written for a stack with bad config"
+    return code, err
+
+
+def _dev_text() -> str:
+    from conftest import ROOT
+
+    return (ROOT / "Pulumi.dev.yaml").read_text()
+
+
+def test_a_typo_in_the_namespace_prefix_is_an_error_with_a_hint(tmp_path: Any, capsys: Any) -> None:
+    code, err = _render_file(
+        tmp_path, _dev_text().replace("flow-platform:partek:", "flow-platfrom:partek:"), capsys
+    )
+    assert code == 2
+    assert "flow-platfrom:partek: config namespace 'flow-platfrom' is not used by this program" in err
+    assert "did you mean 'flow-platform'?" in err
+    assert "aws: (AWS provider config), kubernetes: (Kubernetes provider config)" in err
+
+
+def test_provider_namespaces_are_accepted(tmp_path: Any, capsys: Any) -> None:
+    text = _dev_text().replace(
+        "config:\n", "config:\n  aws:region: us-west-2\n  kubernetes:context: flow-dev\n", 1
+    )
+    assert _render_file(tmp_path, text, capsys)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        (
+            "config:\n  flow-platform:environment: dev\n   bad indent: [\n",
+            ["Pulumi.mine.yaml, line 3", "not valid YAML"],
+        ),
+        ("- config\n- list\n", ["Pulumi.mine.yaml", "must be a mapping with a config: key, not a list"]),
+        ("config: [a, b]\n", ["Pulumi.mine.yaml", "config: must be a mapping"]),
+        (
+            "config:\n  flow-platform:environment: dev\n  flow-platform:environment: prd\n",
+            ["Pulumi.mine.yaml, line 3", "duplicate key 'flow-platform:environment' (first at line 2)"],
+        ),
+        (
+            "config:\n  flow-platform:partek:\n    enabled: true\n    enabled: false\n",
+            ["line 4", "duplicate key 'enabled' (first at line 3)"],
+        ),
+    ],
+    ids=[
+        "not YAML",
+        "not a mapping",
+        "config not a mapping",
+        "duplicate top key",
+        "duplicate nested key",
+    ],
+)
+def test_a_broken_stack_file_is_a_clean_error_naming_file_and_line(
+    tmp_path: Any, capsys: Any, text: str, fragments: list[str]
+) -> None:
+    code, err = _render_file(tmp_path, text, capsys)
+    assert code == 2
+    assert "invalid configuration for stack 'mine'" in err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def test_a_stack_file_that_is_not_text_is_a_clean_error(tmp_path: Any, capsys: Any) -> None:
+    from conftest import ROOT
+    from flow_platform_stacks.cli import main
+
+    stack_file = tmp_path / "Pulumi.mine.yaml"
+    stack_file.write_bytes(b"config:\n  x: \xff\xfe\n")
+    assert main(["render", str(stack_file), "--project-dir", str(ROOT), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "Pulumi.mine.yaml: is not UTF-8 text" in err and "Traceback" not in err
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path: Any, capsys: Any) -> None:
+    import time
+
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        levels.append(f"{'abcdefghi'[i]}: &{'abcdefghi'[i]} [{', '.join(['*' + 'abcdefghi'[i - 1]] * 9)}]")
+    text = "config:\n" + "".join(f"  {line}\n" for line in levels) + "  flow-platform:x: *i\n"
+    assert len(text) < 1000
+    started = time.monotonic()
+    code, err = _render_file(tmp_path, text, capsys)
+    assert code == 2 and "expands to more than 50000 values through YAML aliases" in err
+    assert time.monotonic() - started < 5
+
+
+def test_a_huge_stack_file_is_refused(tmp_path: Any, capsys: Any) -> None:
+    text = _dev_text() + "".join(f"# padding {i:08d} {'x' * 80}\n" for i in range(12_000))
+    code, err = _render_file(tmp_path, text, capsys)
+    assert code == 2 and "more than the 1048576 a stack file may hold" in err
+
+
+def _project_with(tmp_path: Any, extra: dict[str, str]) -> Any:
+    import shutil
+
+    from conftest import ROOT
+
+    project = tmp_path / "project"
+    project.mkdir()
+    for path in ROOT.glob("Pulumi*.yaml"):
+        shutil.copy(path, project / path.name)
+    for name, text in extra.items():
+        (project / name).write_text(text)
+    return project
+
+
+def test_a_scratch_copy_or_a_broken_file_does_not_break_another_stack(
+    tmp_path: Any, capsys: Any, caplog: Any
+) -> None:
+    from conftest import ROOT
+    from flow_platform_stacks.cli import main
+
+    project = _project_with(
+        tmp_path,
+        {
+            "Pulumi.mytst.yaml": (ROOT / "Pulumi.tst.yaml").read_text(),  # a second installer for nonprod
+            "Pulumi.broken.yaml": "config: {flow-platform:flink: [\n",
+            "Pulumi.odd.yaml": "config:\n  flow-platform:flink: {operator: 7}\n",
+        },
+    )
+    assert main(["render", "dev", "--project-dir", str(project), "--out", str(tmp_path / "dev")]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert "Pulumi.broken.yaml is ignored for the Flink operator plan" in caplog.text
+    assert "Pulumi.odd.yaml is ignored for the Flink operator plan" in caplog.text
+    assert "stacks mytst, tst all install the Flink operator on cluster 'nonprod'" in caplog.text
+    # the installers themselves must agree, and the error says so
+    assert main(["render", "tst", "--project-dir", str(project), "--out", str(tmp_path / "tst")]) == 2
+    err = capsys.readouterr().err
+    assert "stacks mytst, tst all install the operator on cluster 'nonprod'" in err
+    assert "the stacks of one cluster must agree" in err

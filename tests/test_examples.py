@@ -90,3 +90,34 @@ def test_the_typescript_example_uses_the_schemas_components_and_outputs() -> Non
     assert outputs <= known, outputs - known
     project = yaml.safe_load((EXAMPLES / "typescript" / "Pulumi.yaml").read_text())
     assert project["packages"] == {"flow-platform": "../.."}
+
+
+def _readme_section_blocks(language: str) -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Use the components from another project", 1)[1].split("\n## ", 1)[0]
+    return re.findall(rf"```{language}\n(.*?)```", section, re.DOTALL)
+
+
+def test_the_readmes_python_snippet_runs_under_mocks() -> None:
+    [snippet] = _readme_section_blocks("python")
+
+    def program() -> None:
+        exec(compile(snippet, "README.md", "exec"), {"__name__": "__main__"})
+
+    registrations = run_program("dev", {}, [], program=program)
+    components = sorted(r.type for r in registrations if r.type.startswith("flow-platform:"))
+    assert components == ["flow-platform:index:HyperflowRedis", "flow-platform:index:NamespaceGuardrails"]
+    [deployment] = [r for r in registrations if r.type == "kubernetes:apps/v1:Deployment"]
+    assert deployment.inputs["metadata"]["namespace"] == "workflows-dev"
+    assert deployment.provider and "k8s" in deployment.provider, "the snippet's provider reaches the children"
+
+
+def test_the_readmes_typescript_snippet_names_schema_inputs() -> None:
+    [snippet] = _readme_section_blocks("typescript")
+    schema = _schema()
+    calls = re.findall(r"new flowplatform\.(\w+)\(\"[\w-]+\", \{(.*?)\}\);", snippet, re.DOTALL)
+    assert [component for component, _ in calls] == ["NamespaceGuardrails", "HyperflowRedis"]
+    for component, body in calls:
+        inputs = schema["resources"][f"flow-platform:index:{component}"]["inputProperties"]
+        keys = set(re.findall(r"(?:^|[,{]\s*)(\w+):", re.sub(r"\{[^{}]*\}", "{}", body)))
+        assert keys and keys <= set(inputs), (component, keys - set(inputs))

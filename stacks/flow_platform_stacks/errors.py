@@ -29,8 +29,12 @@ class Problem:
     message: str
     value: Any = None
     has_value: bool = False
+    where: str | None = None
+    """Names the place instead of a key path: a file and line, or a key of another namespace."""
 
     def key(self) -> str:
+        if self.where is not None:
+            return self.where
         text = f"{PROJECT}:"
         for i, part in enumerate(self.path):
             if isinstance(part, int):
@@ -45,7 +49,7 @@ class ConfigError(Exception):
 
     def __init__(self, stack: str, problems: Iterable[Problem]) -> None:
         self.stack = stack
-        self.problems = sorted(problems, key=lambda p: [str(x) for x in p.path])
+        self.problems = sorted(problems, key=lambda p: (p.where or "", [str(x) for x in p.path]))
         super().__init__(self.render())
 
     def render(self) -> str:

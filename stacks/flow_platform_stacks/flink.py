@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from flow_platform.aws import ImageRef
 from flow_platform.flink import FlinkCluster, FlinkClusterArgs, FlinkOperator, JobSpec
 
@@ -15,6 +14,7 @@ from .config import FlinkConfig, StackConfig
 from .config.flink import JobConfig
 from .errors import ConfigError, Problem
 from .namespaces import guarded_namespace, namespace_sizes
+from .stackfile import stack_file_config
 
 CLAIM = "flink-data"
 OPERATOR_GUARDRAILS = namespace_sizes(
@@ -42,16 +42,27 @@ def _stack_peers(project_dir: Path, stack: str, cfg: StackConfig) -> dict[str, l
         name = path.name.split(".")[1]
         if name == stack:
             continue
-        config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-        block = config.get(f"{PROJECT}:flink")
-        if not isinstance(block, dict) or block.get("enabled") is False:
+        # another stack's file is read only for the one-operator-per-cluster agreement: a file
+        # that cannot be read is that stack's problem, reported as a warning here
+        try:
+            config = stack_file_config(path)
+            block = config.get(f"{PROJECT}:flink")
+            if not isinstance(block, dict) or block.get("enabled") is False:
+                continue
+            operator = block.get("operator") or {}
+            env = config.get(f"{PROJECT}:environment", name)
+            namespace = str(block.get("namespace") or f"flink-{env}")
+            peer = Peer(name, operator.get("install") is True, namespace)
+            cluster = str(operator["cluster"])
+        except (ConfigError, AttributeError, KeyError, TypeError) as error:
+            reason = (
+                str(error).splitlines()[-1].strip()
+                if isinstance(error, ConfigError)
+                else "no operator.cluster"
+            )
+            pulumi.log.warn(f"{path.name} is ignored for the Flink operator plan: {reason}")
             continue
-        operator = block.get("operator") or {}
-        env = config.get(f"{PROJECT}:environment", name)
-        namespace = block.get("namespace") or f"flink-{env}"
-        peers.setdefault(str(operator.get("cluster")), []).append(
-            Peer(name, bool(operator.get("install")), namespace)
-        )
+        peers.setdefault(cluster, []).append(peer)
     return peers
 
 
@@ -67,14 +78,21 @@ def operator_plan(project_dir: Path, stack: str, cfg: StackConfig) -> list[str]:
     peers = _stack_peers(project_dir, stack, cfg)[cluster]
     installers = sorted(p.stack for p in peers if p.install)
     path = ("flink", "operator", "install")
-    if len(installers) > 1:
+    if len(installers) > 1 and stack not in installers:
+        # not this stack's conflict: the installers' own renders fail
+        pulumi.log.warn(
+            f"stacks {', '.join(installers)} all install the Flink operator on cluster {cluster!r};"
+            " exactly one of them may"
+        )
+    elif len(installers) > 1:
         raise ConfigError(
             stack,
             [
                 Problem(
                     path,
                     f"stacks {', '.join(installers)} all install the operator on cluster"
-                    f" {cluster!r}: set install: true in exactly one of them",
+                    f" {cluster!r}: the stacks of one cluster must agree, so set install: true in"
+                    " exactly one of them (stack files of this project are read for this only)",
                 )
             ],
         )

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
@@ -27,6 +26,7 @@ from pulumi.runtime.stack import Stack
 
 from . import PROJECT
 from .errors import SECRET_MASK
+from .stackfile import load_yaml_file, stack_file_config
 
 COMPUTED = "<computed:{name}.{field}>"
 _SIG = rpc._special_sig_key
@@ -287,15 +287,27 @@ def _config_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
+        return json.dumps(_jsonable(value), sort_keys=True)
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """YAML's extra types (dates, binary, sets, non-string keys) as the text the CLI would pass."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else _config_text(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
     return str(value)
 
 
 def project_defaults(project_file: Path) -> dict[str, Any]:
     """Defaults declared in Pulumi.yaml's ``config:`` block, as the CLI applies them."""
-    doc = yaml.safe_load(project_file.read_text()) or {}
+    doc = load_yaml_file(project_file, "the project file") or {}
+    config = doc.get("config") if isinstance(doc, dict) else None
     defaults: dict[str, Any] = {}
-    for key, decl in (doc.get("config") or {}).items():
+    for key, decl in (config if isinstance(config, dict) else {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
         if isinstance(decl, dict) and "default" in decl:
             defaults[full] = decl["default"]
@@ -304,9 +316,8 @@ def project_defaults(project_file: Path) -> dict[str, Any]:
 
 def read_stack_file(stack_file: Path, project_file: Path | None = None) -> tuple[dict[str, str], list[str]]:
     """A stack file's config as the engine passes it: full keys -> text, plus the secret keys."""
-    doc = yaml.safe_load(stack_file.read_text()) or {}
     values: dict[str, Any] = project_defaults(project_file) if project_file else {}
-    for key, value in (doc.get("config") or {}).items():
+    for key, value in stack_file_config(stack_file).items():
         values[key if ":" in key else f"{PROJECT}:{key}"] = value
     config: dict[str, str] = {}
     secret_keys: list[str] = []

@@ -10,14 +10,46 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from . import PROJECT
 from .config import StackConfig
-from .errors import ConfigError, Problem, problems_from_validation
+from .errors import ConfigError, Problem, did_you_mean, problems_from_validation
+
+OTHER_NAMESPACES = {
+    "aws": "AWS provider config",
+    "kubernetes": "Kubernetes provider config",
+    "pulumi": "engine settings",
+}
+"""Config namespaces a stack file may hold beside ``flow-platform:``; any other is a mistake."""
+
+
+def _all_keys() -> set[str]:
+    return set(runtime_config.get_config_env()) | set(runtime_config.CONFIG.get())
 
 
 def _config_keys() -> list[str]:
     """Every ``flow-platform:`` key the engine passed in (explicit map or PULUMI_CONFIG env)."""
-    keys = set(runtime_config.get_config_env()) | set(runtime_config.CONFIG.get())
     prefix = f"{PROJECT}:"
-    return sorted(k[len(prefix) :] for k in keys if k.startswith(prefix) and ":" not in k[len(prefix) :])
+    return sorted(
+        k[len(prefix) :] for k in _all_keys() if k.startswith(prefix) and ":" not in k[len(prefix) :]
+    )
+
+
+def namespace_problems(keys: set[str]) -> list[Problem]:
+    """Keys outside ``flow-platform:`` that no accepted namespace explains (a typo drops a whole system)."""
+    accepted = ", ".join(f"{name}: ({why})" for name, why in sorted(OTHER_NAMESPACES.items()))
+    problems = []
+    for key in sorted(keys):
+        namespace, sep, rest = key.partition(":")
+        if namespace == PROJECT and ":" in rest:
+            message = f"one colon only: {PROJECT}:{rest.split(':')[0]} (a nested key goes inside the value)"
+        elif namespace == PROJECT or (sep and namespace in OTHER_NAMESPACES):
+            continue
+        else:
+            hint = did_you_mean(namespace, [PROJECT, *OTHER_NAMESPACES])
+            message = (
+                f"config namespace {namespace!r} is not used by this program; {hint}"
+                f"keys belong in {PROJECT}: (this project) or {accepted}"
+            )
+        problems.append(Problem((), message, where=key))
+    return problems
 
 
 def _decode(text: str) -> Any:
@@ -83,5 +115,13 @@ def validate(stack: str, raw: dict[str, Any], secret_keys: set[str]) -> StackCon
 
 def load(stack: str | None = None) -> StackConfig:
     """The current stack's validated config (raises :class:`ConfigError`)."""
+    stack = stack or pulumi.get_stack()
+    foreign = namespace_problems(_all_keys())
     raw, secret_keys = raw_config()
-    return validate(stack or pulumi.get_stack(), raw, secret_keys)
+    try:
+        cfg = validate(stack, raw, secret_keys)
+    except ConfigError as error:
+        raise ConfigError(stack, [*foreign, *error.problems]) from None
+    if foreign:
+        raise ConfigError(stack, foreign)
+    return cfg

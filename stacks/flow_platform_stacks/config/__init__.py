@@ -6,10 +6,13 @@ quantities are parsed and compared by value. Secrets are ``SecretStr`` here and 
 (shared pieces and namespace guardrails), ``partek``, ``aws``.
 """
 
-from typing import Self
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, Self
 
 from flow_platform.aws import CACHEABLE, ImageRef, needs_copy
-from pydantic import model_validator
+from flow_platform.k8s import Quantity
+from pydantic import BeforeValidator, ValidationError, model_validator
 
 from ..errors import KeyProblem
 from .aws import AwsConfig, ClusterFacts, ClusterStack, EcrConfig, EfsConfig
@@ -34,17 +37,126 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class Workload:
+    """Pods of one kind a system runs in its namespace, with the keys that size them."""
+
+    what: str
+    path: tuple[str, ...]
+    count: int
+    cpu: Quantity
+    memory: Quantity
+    memory_limit: Quantity
+    cpu_key: str = "cpu"
+    memory_key: str = "memory"
+    memory_limit_key: str = "memoryLimit"
+
+
+CLAIMS = {"partek": 1, "flink": 1, "hyperflow": 1}
+"""Claims each system creates (or, for partek.home.claimName, uses) in its own namespace."""
+ONE_SHOT_JOB = (Quantity.parse("250m"), Quantity.parse("512Mi"))
+"""HyperflowJobs' container size (flow_platform.hyperflow.HyperflowJobs)."""
+
+
+def workloads(system: str, block: SystemConfig) -> list[Workload]:
+    """What the stack runs in ``system``'s namespace, as the components size it.
+
+    Flink's operator sets request = limit for JobManager and TaskManager memory (limit factor 1.0).
+    """
+    if isinstance(block, PartekConfig):
+        head = block.headnode
+        loads = [
+            Workload("headnode", ("headnode",), 1, head.cpu, head.memory, head.memory_limit or head.memory)
+        ]
+        if block.workers is not None and block.workers.replicas > 0:
+            w = block.workers
+            loads.append(
+                Workload("workers", ("workers",), w.replicas, w.cpu, w.memory, w.memory_limit or w.memory)
+            )
+        return loads
+    if isinstance(block, FlinkConfig):
+        loads = []
+        for key, process in (
+            ("jobManager", block.cluster.job_manager),
+            ("taskManager", block.cluster.task_manager),
+        ):
+            cpu = Quantity.parse(f"{Decimal(str(process.cpu)).normalize():f}")
+            loads.append(
+                Workload(
+                    key,
+                    ("cluster", key),
+                    process.replicas,
+                    cpu,
+                    process.memory,
+                    process.memory,
+                    memory_limit_key="memory",
+                )
+            )
+        return loads
+    if isinstance(block, HyperflowConfig):
+        worker = block.worker
+        loads = [
+            Workload("engine", ("engine",), 1, block.engine.cpu, block.engine.memory, block.engine.memory),
+            Workload("redis", ("redis",), 1, block.redis.cpu, block.redis.memory, block.redis.memory),
+            Workload(
+                "job pods (at least one)",
+                ("worker",),
+                1,
+                worker.cpu,
+                worker.memory,
+                worker.memory_limit or worker.memory,
+            ),
+        ]
+        for name in block.jobs.enabled():
+            field = {"data-staging": "dataStaging", "log-parser": "logParser", "viz-trace": "vizTrace"}[name]
+            cpu, memory = ONE_SHOT_JOB
+            loads.append(Workload(f"job {name}", ("jobs", field), 1, cpu, memory, memory))
+        return loads
+    return []
+
+
+def _config_bool(value: Any) -> Any:
+    """Top-level scalars arrive as the CLI's text: exactly ``true`` or ``false`` is a boolean."""
+    return {"true": True, "false": False}.get(value, value) if isinstance(value, str) else value
+
+
 class StackConfig(Strict):
     """The whole ``flow-platform:`` namespace of one stack."""
 
     environment: Environment
-    protect: bool = False
+    protect: Annotated[bool, BeforeValidator(_config_bool)] = False
     """Protect stateful resources (namespaces, volumes, file systems, license storage); required in prd."""
     kubernetes: KubernetesConfig
     aws: AwsConfig | None = None
     partek: PartekConfig | None = None
     flink: FlinkConfig | None = None
     hyperflow: HyperflowConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _disabled_systems(cls, data: Any) -> Any:
+        """``enabled: false`` needs nothing else: a disabled block missing required keys is dropped.
+
+        A disabled block that is complete, or has another mistake, is still validated in full.
+        """
+        if not isinstance(data, dict):
+            return data
+        models: dict[str, type[SystemConfig]] = {
+            "partek": PartekConfig,
+            "flink": FlinkConfig,
+            "hyperflow": HyperflowConfig,
+        }
+        data = dict(data)
+        for name, model in models.items():
+            block = data.get(name)
+            if not isinstance(block, dict) or block.get("enabled") is not False:
+                continue
+            try:
+                model.model_validate(block)
+            except ValidationError as error:
+                if all(e["type"] == "missing" for e in error.errors()):
+                    data[name] = None
+        return data
 
     @model_validator(mode="after")
     def _environment_rules(self) -> Self:
@@ -106,6 +218,64 @@ class StackConfig(Strict):
                         f"the {registry} pull-through cache needs a Secrets Manager credential"
                         " (named ecr-pullthroughcache/...)",
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _fits_namespace(self) -> Self:
+        """Each container within ``limits.max``; all of them, their pods and claims within the quota."""
+        for system in self.enabled_systems():
+            block = self.system(system)
+            assert block is not None
+            loads = workloads(system, block)
+            for load in loads:
+                for field, value, maximum in (
+                    (load.cpu_key, load.cpu, block.limits.max.cpu),
+                    (load.memory_key, load.memory, block.limits.max.memory),
+                    (load.memory_limit_key, load.memory_limit, block.limits.max.memory),
+                ):
+                    if value.value > maximum.value:
+                        raise KeyProblem(
+                            [system, *load.path, field],
+                            f"{value} is above {system}.limits.max.{'cpu' if field == 'cpu' else 'memory'}"
+                            f" ({maximum}): the API server would reject the pod",
+                        )
+            quota = block.quota
+            totals = (
+                ("requestsCpu", sum((w.cpu.value * w.count for w in loads), Decimal(0)), quota.requests_cpu),
+                (
+                    "requestsMemory",
+                    sum((w.memory.value * w.count for w in loads), Decimal(0)),
+                    quota.requests_memory,
+                ),
+                (
+                    "limitsMemory",
+                    sum((w.memory_limit.value * w.count for w in loads), Decimal(0)),
+                    quota.limits_memory,
+                ),
+            )
+            for key, total, allowed in totals:
+                if total > allowed.value:
+                    shown = f"{total / 2**30:.1f}Gi" if key != "requestsCpu" else f"{total.normalize():f}"
+                    raise KeyProblem(
+                        [system, "quota", key],
+                        f"{allowed} is below what the {system} workloads need ({shown}: "
+                        + ", ".join(f"{w.what} x{w.count}" for w in loads)
+                        + ")",
+                    )
+            pods = sum(w.count for w in loads)
+            if quota.pods < pods:
+                raise KeyProblem(
+                    [system, "quota", "pods"],
+                    f"{quota.pods} is below the {pods} pods the stack runs here ("
+                    + ", ".join(f"{w.what} x{w.count}" for w in loads)
+                    + ")",
+                )
+            claims = CLAIMS[system]
+            if quota.persistent_volume_claims < claims:
+                raise KeyProblem(
+                    [system, "quota", "persistentVolumeClaims"],
+                    f"{quota.persistent_volume_claims} is below the {claims} claim(s) the stack creates here",
+                )
         return self
 
     def images(self) -> dict[str, str]:

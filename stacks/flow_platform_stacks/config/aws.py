@@ -8,7 +8,8 @@ from flow_platform.aws.images import max_prefix_length
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ..errors import KeyProblem
-from .base import DNS_LABEL, Strict, check_cidrs
+from .base import DNS_LABEL, ImageReference, Strict, check_cidrs
+from .rules import aws_tag_problems
 
 ACCOUNT_ID = validation.AWS_ACCOUNT_ID.pattern
 REGION = validation.AWS_REGION.pattern
@@ -35,6 +36,14 @@ def check_kms_key_arn(value: str | None) -> str | None:
 
 
 SECRETS_MANAGER_ARN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:ecr-pullthroughcache/.+$"
+COMPONENT_TAGS = {
+    "env": "the environment",
+    "system": "the system",
+    "managed-by": "pulumi",
+    "Name": "the resource's name",
+    "image": "the mirrored image",
+}
+"""Tags flow_platform.aws components set on their resources, beside ``aws.tags`` (default tags)."""
 CRON = validation.CRON
 
 
@@ -183,8 +192,8 @@ class CopyJobConfig(Strict):
     namespace: str | None = None
     """Defaults to ``image-mirror-<env>``."""
     schedule: str = "17 3 * * *"
-    copier_image: str = "quay.io/skopeo/stable:v1.16.1"
-    aws_cli_image: str = "public.ecr.aws/aws-cli/aws-cli:2.17.20"
+    copier_image: ImageReference = "quay.io/skopeo/stable:v1.16.1"
+    aws_cli_image: ImageReference = "public.ecr.aws/aws-cli/aws-cli:2.17.20"
     source_auth: SecretStr
     """Docker config JSON with the vendor registries' credentials (``pulumi config set --secret``)."""
     endpoint_cidrs: list[str] = Field(default_factory=list)
@@ -303,6 +312,13 @@ class AwsConfig(Strict):
     tags: dict[str, str] = Field(default_factory=dict)
     efs: EfsConfig | None = None
     ecr: EcrConfig | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, problem in aws_tag_problems(value, COMPONENT_TAGS):
+            raise KeyProblem([key] if key is not None else [], problem)
+        return value
 
     @model_validator(mode="after")
     def _one_cluster_source(self) -> Self:

@@ -1,10 +1,11 @@
 """Shared config building blocks: strict camelCase models, quantities, namespace guardrails."""
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from flow_platform import validation
 from flow_platform.k8s import Quantity
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,6 +18,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from ..errors import KeyProblem
+from .rules import image_reference_problem
 
 Environment = Literal["dev", "tst", "uat", "prd"]
 SYSTEMS = ("partek", "flink", "hyperflow")
@@ -26,13 +28,32 @@ SYSTEMS = ("partek", "flink", "hyperflow")
 DNS_LABEL = validation.DNS_LABEL
 Cpu = Annotated[Quantity, PlainValidator(validation.cpu), PlainSerializer(str)]
 Memory = Annotated[Quantity, PlainValidator(validation.memory), PlainSerializer(str)]
+
+
+def _image_reference(value: str) -> str:
+    validation.image_reference(value)
+    problem = image_reference_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+ObjectName = Annotated[str, AfterValidator(validation.object_name)]
+"""The name of a Kubernetes object the stack refers to (StorageClass, Secret, claim, issuer)."""
+NamespaceName = Annotated[str, AfterValidator(validation.namespace_name)]
+ImageReference = Annotated[str, AfterValidator(_image_reference)]
 Storage = Memory
 HOSTNAME = validation.HOSTNAME
 IMAGE_TAG = validation.IMAGE_TAG
 
 
 class Strict(BaseModel):
-    """Base for every config block: camelCase keys, unknown keys rejected, immutable."""
+    """Base for every config block: camelCase keys, unknown keys rejected, immutable.
+
+    Types are strict: ``true`` is not the integer 1 and ``4`` is not the string "4" (a YAML
+    ``replicas: true`` must not become one replica). An empty string is never a value: it would pass
+    "exactly one of" checks and then count as unset.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
@@ -40,7 +61,19 @@ class Strict(BaseModel):
         populate_by_name=False,
         frozen=True,
         arbitrary_types_allowed=True,
+        strict=True,
+        allow_inf_nan=False,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_empty_strings(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            fields = {info.alias or name for name, info in cls.model_fields.items()}
+            for key, value in data.items():
+                if key in fields and isinstance(value, str) and not value.strip():
+                    raise KeyProblem([key], "is empty: remove the key to leave it unset, or give it a value")
+        return data
 
 
 def check_cidrs(value: list[str]) -> list[str]:

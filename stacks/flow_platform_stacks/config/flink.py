@@ -7,8 +7,9 @@ from flow_platform.k8s import Quantity
 from pydantic import Field, field_validator, model_validator
 
 from ..errors import KeyProblem
-from .base import HOSTNAME, Memory, Strict, SystemConfig
+from .base import HOSTNAME, Memory, NamespaceName, ObjectName, Strict, SystemConfig
 from .partek import ImageConfig
+from .rules import restart_strategy_problems
 
 FlinkVersion = Literal[
     "v1_13", "v1_14", "v1_15", "v1_16", "v1_17", "v1_18", "v1_19", "v1_20", "v2_0", "v2_1", "v2_2"
@@ -26,7 +27,7 @@ class OperatorConfig(Strict):
     install: bool = False
     cluster: str = Field(pattern=r"^[a-z0-9][-a-z0-9]*$")
     """Name of the Kubernetes cluster the operator serves; stacks on one cluster share one operator."""
-    namespace: str = "flink-operator"
+    namespace: NamespaceName = "flink-operator"
     image: ImageConfig | None = None
     """The operator image (installer only), pinned."""
     webhook: bool = False
@@ -81,12 +82,19 @@ class FlinkClusterConfig(Strict):
     checkpoints_retained: int = Field(default=3, ge=1, le=100)
     restart_strategy: dict[str, str] = Field(default_factory=lambda: {"type": "exponential-delay"})
     flink_configuration: dict[str, str] = Field(default_factory=dict)
-    service_account: str = "flink"
+    service_account: ObjectName = "flink"
     storage_size: Memory = Field(default_factory=lambda: Quantity.parse("50Gi"))
     ingress_host: str | None = None
-    tls_secret: str | None = None
-    cluster_issuer: str | None = None
+    tls_secret: ObjectName | None = None
+    cluster_issuer: ObjectName | None = None
     savepoint_snapshot: bool = False
+
+    @field_validator("restart_strategy")
+    @classmethod
+    def _restart_strategy(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, problem in restart_strategy_problems(value):
+            raise KeyProblem([key], problem)
+        return value
 
     @field_validator("ingress_host")
     @classmethod
@@ -104,6 +112,15 @@ class FlinkClusterConfig(Strict):
                 raise KeyProblem(["sessionJobs"], "session jobs need mode 'session'")
         elif self.job is not None:
             raise KeyProblem(["job"], "session mode has no job of its own: use sessionJobs")
+        seen: dict[str, int] = {}
+        for i, session_job in enumerate(self.session_jobs):
+            first = seen.setdefault(session_job.name, i)
+            if first != i:
+                raise KeyProblem(
+                    ["sessionJobs", i, "name"],
+                    f"{session_job.name!r} is already the name of sessionJobs[{first}]:"
+                    " each session job is its own FlinkSessionJob",
+                )
         slots_total = self.slots * self.task_manager.replicas
         jobs = [("job", self.job)] if self.job else []
         jobs += [(f"sessionJobs[{i}]", j) for i, j in enumerate(self.session_jobs)]

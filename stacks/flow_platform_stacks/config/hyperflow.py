@@ -6,7 +6,7 @@ from flow_platform.k8s import Quantity
 from pydantic import Field, model_validator
 
 from ..errors import KeyProblem
-from .base import Cpu, Memory, Storage, Strict, SystemConfig, check_cidrs
+from .base import Cpu, Memory, NamespaceName, ObjectName, Storage, Strict, SystemConfig, check_cidrs
 from .partek import ImageConfig
 
 
@@ -15,13 +15,13 @@ class StorageConfig(Strict):
 
     mode: Literal["efs", "in-cluster"]
     size: Storage = Field(default_factory=lambda: Quantity.parse("100Gi"))
-    storage_class: str | None = None
+    storage_class: ObjectName | None = None
     """in-cluster: class of the NFS server's backing claim."""
     node_cidrs: list[str] = Field(default_factory=list)
     """in-cluster: the nodes' addresses (the kubelet mounts NFS)."""
     server_image: ImageConfig | None = None
     """in-cluster: the NFS server image."""
-    namespace: str | None = None
+    namespace: NamespaceName | None = None
     """in-cluster: the NFS server's own namespace (default ``hyperflow-nfs-<env>``)."""
 
     @model_validator(mode="after")
@@ -37,7 +37,10 @@ class StorageConfig(Strict):
                 raise KeyProblem([key], "required when mode is 'in-cluster'")
             if self.mode == "efs" and present:
                 raise KeyProblem([key], "only applies to mode 'in-cluster', not 'efs'")
-        check_cidrs(self.node_cidrs)
+        try:
+            check_cidrs(self.node_cidrs)
+        except KeyProblem as problem:
+            raise KeyProblem(["nodeCidrs", *problem.subpath], problem.message) from None
         return self
 
 

@@ -9,7 +9,19 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from ..errors import SECRET_MASK, KeyProblem
-from .base import DNS_LABEL, HOSTNAME, Cpu, Memory, Storage, Strict, SystemConfig, check_cidrs
+from .base import (
+    DNS_LABEL,
+    HOSTNAME,
+    Cpu,
+    Memory,
+    NamespaceName,
+    ObjectName,
+    Storage,
+    Strict,
+    SystemConfig,
+    check_cidrs,
+)
+from .rules import image_reference_problem
 
 
 class ImageConfig(Strict):
@@ -23,6 +35,13 @@ class ImageConfig(Strict):
     @classmethod
     def _pinned(cls, value: str) -> str:
         return validation.image_tag(value)
+
+    @model_validator(mode="after")
+    def _reference(self) -> Self:
+        problem = image_reference_problem(self.ref())
+        if problem:
+            raise KeyProblem(["repository"], problem)
+        return self
 
     def ref(self) -> str:
         return f"{self.repository}:{self.tag}" + (f"@{self.digest}" if self.digest else "")
@@ -67,7 +86,7 @@ class LicenseConfig(Strict):
     """flexlm: the Partek.lic text, a secret (``pulumi config set --secret --path partek.license.text``)."""
     image: ImageConfig | None = None
     """flexlm: Partek's FlexLM server image."""
-    storage_class: str | None = None
+    storage_class: ObjectName | None = None
     """flexlm: StorageClass of the 10Gi license volume."""
     namespace: str | None = None
     """flexlm: the license server's own namespace (default ``partek-license-<env>``)."""
@@ -152,8 +171,8 @@ class HomeConfig(Strict):
 
     efs: bool = False
     """Create an EFS file system for it (needs ``aws.efs``)."""
-    claim_name: str | None = None
-    storage_class: str | None = None
+    claim_name: ObjectName | None = None
+    storage_class: ObjectName | None = None
     size: Storage = Field(default_factory=lambda: Quantity.parse("500Gi"))
 
     @model_validator(mode="after")
@@ -171,10 +190,10 @@ class IngressConfig(Strict):
     """HTTPS access to the web UI."""
 
     host: str
-    class_name: str = "nginx"
-    tls_secret: str | None = None
-    cluster_issuer: str | None = None
-    controller_namespace: str = "ingress-nginx"
+    class_name: ObjectName = "nginx"
+    tls_secret: ObjectName | None = None
+    cluster_issuer: ObjectName | None = None
+    controller_namespace: NamespaceName = "ingress-nginx"
     controller_labels: dict[str, str] = Field(
         default_factory=lambda: {"app.kubernetes.io/name": "ingress-nginx"}
     )
