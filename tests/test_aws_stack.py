@@ -520,6 +520,10 @@ def test_two_stacks_in_one_registry_may_not_share_a_prefix_or_the_scanning_confi
     cfg = _tst_config()
     clean = _project(tmp_path, {"dev": {"nodeRoleArns": ["arn:aws:iam::111111111111:role/n"]}})
     assert registry_plan(clean, "tst", cfg).scan_prefixes == ["flow-platform", "flow-platform-dev"]
+    (tmp_path / "Pulumi.broken.yaml").write_text("config: {flow-platform:aws: [\n")
+    assert registry_plan(clean, "tst", cfg).scan_prefixes == ["flow-platform", "flow-platform-dev"], (
+        "an unreadable sibling file is ignored (with a warning), not a crash"
+    )
     clash = _project(tmp_path, {"dev": {"prefix": "flow-platform", "registryScanning": {}}})
     with pytest.raises(ConfigError) as info:
         registry_plan(clash, "tst", cfg)

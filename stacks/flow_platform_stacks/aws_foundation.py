@@ -6,7 +6,6 @@ from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
-import yaml
 from flow_platform.aws import (
     CopyJobSettings,
     EcrMirror,
@@ -25,6 +24,7 @@ from .config import AwsConfig, ClusterFacts, StackConfig
 from .config.aws import BackupConfig
 from .errors import ConfigError, Problem
 from .namespaces import guarded_namespace, namespace_sizes
+from .stackfile import stack_file_config
 
 BACKUP_TAG = "flow-platform-backup-plan"
 """Tag on the file systems an env's AWS Backup plan selects."""
@@ -113,22 +113,33 @@ def _registry_users(
         name = path.name.split(".")[1]
         if name == stack:
             continue
-        config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-        block = config.get(f"{PROJECT}:aws")
-        if not isinstance(block, dict):
-            continue
-        ecr = block.get("ecr")
-        if not isinstance(ecr, dict) or ecr.get("enabled") is False:
-            continue
-        env = str(config.get(f"{PROJECT}:environment", name))
-        prefix = ecr.get("prefix")
-        users.setdefault((str(block.get("accountId")), str(block.get("region"))), []).append(
-            RegistryUser(
+        # another stack's file is read only for the shared-registry agreement: a file that
+        # cannot be read is that stack's problem, reported as a warning here
+        try:
+            config = stack_file_config(path)
+            block = config.get(f"{PROJECT}:aws")
+            if not isinstance(block, dict):
+                continue
+            ecr = block.get("ecr")
+            if not isinstance(ecr, dict) or ecr.get("enabled") is False:
+                continue
+            env = str(config.get(f"{PROJECT}:environment", name))
+            prefix = ecr.get("prefix")
+            registry = (str(block["accountId"]), str(block["region"]))
+            user = RegistryUser(
                 name,
                 scoped_prefix(prefix if isinstance(prefix, str) else None, env),
                 ecr.get("registryScanning") is not None,
             )
-        )
+        except (ConfigError, AttributeError, KeyError, TypeError) as error:
+            reason = (
+                str(error).splitlines()[-1].strip()
+                if isinstance(error, ConfigError)
+                else "no accountId/region"
+            )
+            pulumi.log.warn(f"{path.name} is ignored for the shared ECR registry check: {reason}")
+            continue
+        users.setdefault(registry, []).append(user)
     return users
 
 
