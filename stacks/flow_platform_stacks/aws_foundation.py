@@ -188,10 +188,19 @@ class Foundation:
     cfg: AwsConfig | None
     facts: ClusterFacts | None
     images: dict[str, str]
-    copied_images: list[str] = field(default_factory=list)
-    """Logical images the copy job pushes before first use."""
-    images_copied: pulumi.Resource | None = None
-    """The one-shot copy Job of the current image list."""
+    mirror: EcrMirror | None = None
+    volumes: dict[str, EfsSharedVolume] = field(default_factory=dict)
+    """The EFS volume of each system that has one (for the stack outputs)."""
+
+    @property
+    def copied_images(self) -> list[str]:
+        """Logical images the copy job pushes before first use."""
+        return self.mirror.copied_images if self.mirror is not None else []
+
+    @property
+    def images_copied(self) -> pulumi.Resource | None:
+        """The one-shot copy Job of the current image list."""
+        return self.mirror.images_copied if self.mirror is not None else None
 
     def image(self, logical: str) -> str:
         return self.images[logical]
@@ -267,12 +276,11 @@ def deploy(
     if copy_settings is not None:
         mirror_args["copy_job"] = copy_settings
     ecr = EcrMirror("mirror", mirror_args, opts)
-    pulumi.export("imageUris", ecr.image_uris)
     images = {
         logical: mirror_uri(aws_cfg.account_id, aws_cfg.region, prefix, logical, ref)
         for logical, ref in upstream.items()
     }
-    return Foundation(aws_cfg, facts, images, ecr.copied_images, ecr.images_copied)
+    return Foundation(aws_cfg, facts, images, ecr)
 
 
 def backup_rule(env: str, backup: BackupConfig) -> dict[str, Any]:
@@ -379,4 +387,6 @@ def shared_volume(
         args["provisioned_throughput_mibps"] = efs.provisioned_throughput_mibps
     if efs.transition_to_ia is not None:
         args["transition_to_ia"] = efs.transition_to_ia
-    return EfsSharedVolume(name, args, opts)
+    volume = EfsSharedVolume(name, args, opts)
+    foundation.volumes[system] = volume
+    return volume

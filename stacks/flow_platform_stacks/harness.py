@@ -171,6 +171,8 @@ class FlowMocks(pulumi_mocks.Mocks):
             state.setdefault("arn", computed(args.name, "arn"))
         if args.typ == "pulumi:providers:aws" and isinstance(args.inputs.get("region"), str):
             self.aws_region = args.inputs["region"]
+        if args.typ == "aws:ecr/repository:Repository":
+            state.setdefault("repositoryUrl", computed(args.name, "repositoryUrl"))
         return computed(args.name, "id"), state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
@@ -244,6 +246,11 @@ def _registration(urn: str, request: Any) -> Registration:
         "aliases": sorted(json_format.MessageToJson(a, sort_keys=True, indent=None) for a in request.aliases)
         + sorted(request.aliasURNs),
     }
+    if request.HasField("customTimeouts"):
+        timeouts = request.customTimeouts
+        options["custom_timeouts"] = {
+            k: v for k, v in (("create", timeouts.create), ("update", timeouts.update)) if v
+        }
     if request.deletedWith:
         options["deleted_with"] = request.deletedWith
     if request.importId:
