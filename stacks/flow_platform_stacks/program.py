@@ -103,8 +103,6 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
             result = hyperflow.deploy(cfg, block, namespace, system_opts, foundation)
             exports["hyperflow"] = system_outputs("hyperflow", result)
             services["redis"] = _dns(HYPERFLOW_SERVICES["redis"], namespace)
-            if block.engine.server_mode:
-                services["hyperflowServer"] = _dns(HYPERFLOW_SERVICES["server"], namespace)
     for resource_name, key in EXTRA_NAMESPACES.items():
         if resource_name in created:
             namespaces[key] = created[resource_name]
@@ -122,8 +120,8 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
     export_all(exports)
 
 
-HYPERFLOW_SERVICES = {"redis": "redis", "server": "hyperflow-engine", "nfs": "nfs-server"}
-"""Service names of HyperflowRedis, HyperflowEngine (server mode) and InClusterNfsServer."""
+HYPERFLOW_SERVICES = {"redis": "redis", "nfs": "nfs-server"}
+"""Service names of HyperflowRedis and InClusterNfsServer (the engine has none: see the README)."""
 
 
 def _dns(service: Any, namespace: Any) -> pulumi.Output[str]:
