@@ -190,9 +190,9 @@ def test_violations_next_to_an_unknown_are_still_found(analyzer: Analyzer) -> No
     container["resources"] = {"requests": {"cpu": WIRE_UNKNOWN, "memory": "1Gi"}}
     found = _analyze(analyzer, deployment, inputs)
     messages = " ".join(m for _, m in found)
-    assert "runs privileged" in messages
-    assert "limits.memory: no memory limit" in messages
-    assert "no cpu request" not in messages and not any(p == "image-source" for p, _ in found)
+    assert "containers[*].securityContext.privileged" in messages
+    assert "containers[*].resources.limits.memory" in messages
+    assert "resources.requests.cpu" not in messages and not any(p == "image-source" for p, _ in found)
 
 
 @pytest.mark.parametrize("env", ENVS)
