@@ -47,6 +47,7 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
     missing fact fails before anything but that stack reference is registered.
     """
     watch_namespaces = flink.operator_plan(project_dir or find_project_dir(), stack, cfg)
+    registry = aws_foundation.registry_plan(project_dir or find_project_dir(), stack, cfg)
     facts: ClusterFacts | None = None
     if cfg.aws is not None:
         facts = await aws_foundation.cluster_facts(stack, cfg.aws)
@@ -55,7 +56,7 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
         providers.append(aws_foundation.aws_provider(cfg.aws, cfg.environment))
     opts = pulumi.ResourceOptions(providers=providers)
     created = record_namespaces()
-    foundation = aws_foundation.deploy(cfg, facts, opts)
+    foundation = aws_foundation.deploy(cfg, facts, opts, registry)
     exports = empty_outputs()
     namespaces: dict[str, Any] = exports["namespaces"]
     services: dict[str, Any] = exports["services"]
