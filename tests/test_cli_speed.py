@@ -17,7 +17,8 @@ try:
     cli.run()
 except SystemExit as exit_:
     code = exit_.code
-heavy = sorted(m for m in ("pulumi", "pulumi_kubernetes", "pulumi_aws", "pydantic", "yaml") if m in sys.modules)
+HEAVY = ("pulumi", "pulumi_kubernetes", "pulumi_aws", "pydantic", "yaml")
+heavy = sorted(m for m in HEAVY if m in sys.modules)
 import gc
 print(json.dumps({"code": code, "heavy": heavy, "gc": gc.isenabled()}))
 """
