@@ -79,8 +79,9 @@ def pod_specs(resource: Resource) -> list[PodSpec]:
     if group == FLINK_GROUP and kind == "FlinkDeployment":
         return _flink_pods(resource, patch)
     if group == SPARK_GROUP and kind in ("SparkApplication", "ScheduledSparkApplication"):
-        prefix = ("spec", "template") if kind == "ScheduledSparkApplication" else ()
-        return _spark_pods(resource, prefix, patch)
+        # ScheduledSparkApplication: spec.template is a whole SparkApplication spec
+        at = ("spec", "template") if kind == "ScheduledSparkApplication" else ("spec",)
+        return _spark_pods(resource, at, patch)
     return []
 
 
@@ -193,17 +194,15 @@ def _flink_resources(resource_spec: Any) -> Any:
     return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}}
 
 
-def _spark_pods(resource: Resource, prefix: tuple[str, ...], patch: bool) -> list[PodSpec]:
-    spec = dig(resource.props, *prefix, "spec")
+def _spark_pods(resource: Resource, at: tuple[str, ...], patch: bool) -> list[PodSpec]:
+    spec = dig(resource.props, *at)
     if not isinstance(spec, Mapping):
         return []
-    base = ".".join((*prefix, "spec"))
+    base = ".".join(at)
     pods = []
     for role in ("driver", "executor"):
         r = spec.get(role)
-        if r is None:
-            continue
-        if r is UNKNOWN:
+        if not isinstance(r, Mapping):  # absent, or unknown as a whole: nothing to judge
             continue
         template = dig(r, "template")
         pod = dig(template, "spec") if template is not None else {}
@@ -232,15 +231,10 @@ def _spark_pods(resource: Resource, prefix: tuple[str, ...], patch: bool) -> lis
         }
         pod = _with_main(pod, f"spark-kubernetes-{role}", main, first_is_main=True)
         for key, extra in (("containers", r.get("sidecars")), ("initContainers", r.get("initContainers"))):
-            if extra is UNKNOWN:
-                pod[key] = UNKNOWN
-            elif extra is not None:
-                pod[key] = [*items(pod.get(key)), *items(extra)]
-        metadata = (
-            dict(dig(template, "metadata") or {})
-            if isinstance(dig(template, "metadata") or {}, Mapping)
-            else {}
-        )
+            if extra is not None:  # unknown extras: one unknown container, the rest still judged
+                pod[key] = [*items(pod.get(key)), *(items(extra) if extra is not UNKNOWN else [UNKNOWN])]
+        template_metadata = dig(template, "metadata")
+        metadata = dict(template_metadata) if isinstance(template_metadata, Mapping) else {}
         if isinstance(r.get("annotations"), Mapping):
             metadata["annotations"] = {**(metadata.get("annotations") or {}), **r["annotations"]}
         pods.append(PodSpec(f"{base}.{role}(pod)", pod, metadata, partial=patch, named=True))

@@ -166,7 +166,10 @@ def deploy(
     flink_operator = FlinkOperator(
         "flink-operator-install",
         operator_args,
-        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+        foundation.after_images(
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+            "flink-operator",
+        ),
     )
     shared_volume(
         "flink-data", cfg, foundation, "flink", namespace, CLAIM, str(block.cluster.storage_size), opts
@@ -214,7 +217,10 @@ def deploy(
     flink = FlinkCluster(
         "flink-cluster",
         args,
-        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[flink_operator])),
+        foundation.after_images(
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[flink_operator])),
+            "flink",
+        ),
     )
     return {
         "namespace": namespace,

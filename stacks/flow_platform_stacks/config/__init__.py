@@ -185,6 +185,12 @@ class StackConfig(Strict):
             raise KeyProblem(
                 ["hyperflow", "storage", "mode"], "'efs' needs aws.efs; use 'in-cluster' without AWS"
             )
+        if hyperflow is not None and hyperflow.storage.mode == "in-cluster" and self.environment == "prd":
+            raise KeyProblem(
+                ["hyperflow", "storage", "mode"],
+                "'in-cluster' is not allowed in prd: its NFS server runs as root with added capabilities "
+                "and a single replica; use 'efs'",
+            )
         if partek is not None:
             problem = partek.pull_auth_problem(aws is not None and aws.mirror() is not None)
             if problem is not None:
@@ -193,6 +199,12 @@ class StackConfig(Strict):
             return self
         if self.environment == "prd" and aws.efs is not None and aws.efs.kms_key_arn is None:
             raise KeyProblem(["aws", "efs", "kmsKeyArn"], "required in prd: encrypt with a customer KMS key")
+        if self.protect and aws.efs is not None and aws.efs.backup is None:
+            raise KeyProblem(
+                ["aws", "efs", "backup"],
+                "required where protect is true: an AWS Backup plan (schedule, deleteAfterDays)"
+                " for the file systems",
+            )
         mirror = aws.mirror()
         if mirror is not None:
             images = self.images()
