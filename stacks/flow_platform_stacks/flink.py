@@ -225,8 +225,7 @@ def deploy(
     return {
         "namespace": namespace,
         "deployment": flink.deployment_name,
-        "operatorNamespace": operator_namespace,
-        "managesCrds": operator.manage_crds,
+        "operatorInstalled": True,  # every Flink stack runs its own operator
     }
 
 
