@@ -159,7 +159,7 @@ def test_stack_exports_environment_and_namespaces_for_other_stacks(stack: Any) -
         "hyperflow": "hyperflow-prd",
         "partek": "partek-flow-prd",
         "partekLicense": "partek-license-prd",
-        "flinkOperator": "flink-operator",
+        "flinkOperator": "flink-operator-prd",
         "imageMirror": "image-mirror-prd",
         "hyperflowNfs": "",
     }
