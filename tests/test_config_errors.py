@@ -195,7 +195,7 @@ PARTEK_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
         "single-node headnode too small for a 4g heap",
         "dev",
         _set("partek.headnode.memory", "4Gi"),
-        ["flow-platform:partek.headnode.memory", "too small (use at least 5Gi)"],
+        ["flow-platform:partek.headnode.memory", "too small (use at least 6Gi)"],
     ),
     (
         "distributed headnode that cannot hold heap and internal worker",
@@ -255,7 +255,7 @@ PARTEK_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
         "a field of another license mode",
         "dev",
         _set("partek.license.server", "@lic"),
-        ["flow-platform:partek.license.server", "only applies to mode 'external', not 'file'"],
+        ["flow-platform:partek.license.server", "only applies to mode 'external', not 'flexlm'"],
     ),
     (
         "unknown license mode",
@@ -738,7 +738,7 @@ def test_a_disabled_system_needs_nothing_else() -> None:
     namespaces = {
         r.inputs["metadata"]["name"] for r in registrations if r.type == "kubernetes:core/v1:Namespace"
     }
-    assert namespaces == {"partek-dev"}
+    assert namespaces == {"partek-dev", "partek-license-dev"}  # Partek and its FlexLM server's own
 
 
 def test_a_disabled_block_with_a_real_mistake_is_still_reported(bad_config: Any) -> None:

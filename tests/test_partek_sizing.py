@@ -1,6 +1,7 @@
 """Partek Flow's pure decisions: JVM sizing, license files, license addresses."""
 
 import pytest
+from flow_platform.k8s import mebibytes
 from flow_platform.partek import (
     SizingError,
     catalina_opts,
@@ -8,6 +9,7 @@ from flow_platform.partek import (
     license_address_problems,
     service_license_address,
 )
+from flow_platform.partek.sizing import single_node_worker_mb
 
 GOOD_LICENSE = """\
 SERVER flexlmserver 0242ac120002 27000
@@ -22,15 +24,31 @@ def test_the_seeds_distributed_headnode() -> None:
     )
 
 
-def test_single_node_gives_the_internal_worker_the_whole_request_and_a_quarter_heap() -> None:
+def test_single_node_sizes_heap_non_heap_and_internal_worker_within_the_limit() -> None:
+    # a quarter heap; the worker gets what the heap and 512Mi of non-heap memory leave of the limit
     opts = catalina_opts("32Gi", "single-node")
-    assert opts == "-DFLOW_WORKER_MEMORY_MB=32768 -Xmx8g"
+    assert opts == "-DFLOW_WORKER_MEMORY_MB=24064 -Xmx8g"
+    assert 8 * 1024 + 512 + 24064 == 32 * 1024, "everything fits exactly in the 32Gi limit"
     assert "-DFLOW_WORKER_CORES" not in opts
 
 
+def test_single_node_worker_grows_with_the_limit_up_to_the_request() -> None:
+    assert single_node_worker_mb("16Gi", "20Gi") == 15872  # 20Gi - 4g - 512Mi
+    assert single_node_worker_mb("16Gi", "64Gi") == 16384, "never above the request (the vendor's figure)"
+
+
 def test_single_node_heap_is_never_under_4g() -> None:
-    assert catalina_opts("8Gi", "single-node") == "-DFLOW_WORKER_MEMORY_MB=8192 -Xmx4g"
+    assert catalina_opts("8Gi", "single-node") == "-DFLOW_WORKER_MEMORY_MB=3584 -Xmx4g"
     assert catalina_opts("6Gi", "single-node").endswith("-Xmx4g")
+
+
+@pytest.mark.parametrize("memory", ["8Gi", "16Gi", "32Gi", "48Gi", "100Gi"])
+def test_single_node_never_overcommits_its_limit(memory: str) -> None:
+    """The OOM kill the seed's "worker = request" invites: heap + worker + non-heap > limit."""
+    opts = catalina_opts(memory, "single-node")
+    worker = int(opts.split("-DFLOW_WORKER_MEMORY_MB=")[1].split()[0])
+    heap_gib = int(opts.split("-Xmx")[1].rstrip("g"))
+    assert heap_gib * 1024 + 512 + worker <= mebibytes(memory)
 
 
 def test_distributed_worker_caps_come_from_arguments() -> None:
@@ -66,7 +84,8 @@ def test_extra_options_cannot_override_the_sizing(option: str) -> None:
 @pytest.mark.parametrize(
     ("memory", "mode", "fragment"),
     [
-        ("4Gi", "single-node", "too small (use at least 5Gi)"),
+        ("4Gi", "single-node", "too small (use at least 6Gi)"),
+        ("5Gi", "single-node", "too small (use at least 6Gi)"),
         ("1Gi", "distributed", "do not fit in the memory request 1Gi"),
     ],
 )

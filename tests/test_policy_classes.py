@@ -355,6 +355,20 @@ def test_spark_application_pods_carry_the_roles_image_security_and_resources() -
     assert any("containers[log]" in p for p in workloads.security_context(sidecar, {}))
 
 
+def test_a_scheduled_spark_application_runs_its_template() -> None:
+    app = spark(securityContext={"privileged": True})
+    scheduled = Resource(
+        "kubernetes:sparkoperator.k8s.io/v1beta2:ScheduledSparkApplication",
+        "s",
+        {"metadata": app.props["metadata"], "spec": {"schedule": "@daily", "template": app.props["spec"]}},
+    )
+    assert [p.path for p in pod_specs(scheduled)] == [
+        "spec.template.driver(pod)",
+        "spec.template.executor(pod)",
+    ]
+    assert any("spec.template.driver(pod)" in p for p in workloads.security_context(scheduled, {}))
+
+
 def test_jvm_memory_sizes_become_kubernetes_quantities() -> None:
     assert jvm_memory("2048m", "b") == str(2048 * 2**20)
     assert jvm_memory("4g", "b") == str(4 * 2**30)
@@ -701,3 +715,64 @@ def test_the_readme_lists_every_policy_with_its_level_per_env() -> None:
     named = {a for cells in rows.values() for a in cells[2].replace("`", "").split(", ")}
     plain = {a for a in ALLOWANCES if not a.startswith(("capability:", "volume:"))}
     assert plain <= named, sorted(plain - named)
+
+
+def _s3_program(with_versioning: bool) -> None:
+    import pulumi
+    import pulumi_aws as aws_sdk
+
+    bucket = aws_sdk.s3.Bucket("data", bucket="flow-data-prd")
+    aws_sdk.s3.BucketServerSideEncryptionConfiguration(
+        "data-sse",
+        bucket=bucket.id,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}}],
+    )
+    aws_sdk.s3.BucketPublicAccessBlock(
+        "data-pab",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+    )
+    policy = pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                    "Condition": DENY_PLAIN_HTTP,
+                }
+            ],
+        }
+    )
+    aws_sdk.s3.BucketPolicy("data-tls", bucket=bucket.id, policy=policy)
+    if with_versioning:
+        aws_sdk.s3.BucketVersioning(
+            "data-ver", bucket=bucket.id, versioning_configuration={"status": "Enabled"}
+        )
+
+
+@pytest.mark.parametrize("with_versioning", [True, False])
+def test_s3_parts_are_matched_to_their_bucket_over_grpc(with_versioning: bool) -> None:
+    """The engine tells the pack which resource a ``bucket`` input came from (propertyDependencies):
+    the bucket's id is unknown in a preview, so that is how its settings are found."""
+    from conftest import ROOT
+    from flow_platform_stacks.harness import run_program
+    from flow_platform_stacks.policy_check import running_pack
+
+    registrations = run_program("s3", {}, [], program=lambda: _s3_program(with_versioning))
+    [pab] = [r for r in registrations if r.name == "data-pab"]
+    assert pab.inputs["bucket"] != "flow-data-prd", "matched by dependency, not by name"
+    with running_pack(ROOT / "policy") as analyzer:
+        analyzer.configure({"all": "mandatory", "s3-buckets": {"requireKms": True}})
+        found = [d for d in analyzer.analyze(registrations) if d.policy == "s3-buckets"]
+    if with_versioning:
+        assert found == []
+    else:
+        [violation] = found
+        assert violation.urn.endswith("aws:s3/bucket:Bucket::data")
+        assert "S3 bucket flow-data-prd: versioning: versioning is not enabled" in violation.message

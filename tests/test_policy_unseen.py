@@ -58,3 +58,32 @@ def test_the_guard_fails_the_check_when_switched_on(
     monkeypatch.setattr(policy_check, "UNSEEN_FAILS", True)
     assert main(["check", env, "--project-dir", str(ROOT)]) == 1
     assert "NOT JUDGED offline" in capsys.readouterr().out
+
+
+def test_check_sends_every_registered_resource_as_the_engine_does() -> None:
+    """Components and providers too: the engine's step generator analyzes every goal."""
+    from types import SimpleNamespace
+
+    from flow_platform_stacks.policy_check import Analyzer
+
+    sent: list[str] = []
+    stacked: list[str] = []
+
+    class Stub:
+        def GetAnalyzerInfo(self, request: object) -> object:
+            return SimpleNamespace(policies=[])
+
+        def Analyze(self, request: object) -> object:
+            sent.append(request.urn)  # type: ignore[attr-defined]
+            return SimpleNamespace(diagnostics=[])
+
+        def AnalyzeStack(self, request: object) -> object:
+            stacked.extend(r.urn for r in request.resources)  # type: ignore[attr-defined]
+            return SimpleNamespace(diagnostics=[])
+
+    registrations = _rendered("prd").registrations
+    Analyzer(Stub()).analyze(registrations)
+    assert sent == stacked == [r.urn for r in registrations]
+    assert any(not r.custom for r in registrations) and any(
+        r.type.startswith("pulumi:providers:") for r in registrations
+    )

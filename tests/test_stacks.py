@@ -13,8 +13,14 @@ def _namespaces(stack: Stack) -> list[str]:
 
 
 def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) -> None:
-    # dev runs HyperFlow's in-cluster NFS server in a namespace of its own
-    assert _namespaces(stack("dev")) == ["flink-dev", "hyperflow-dev", "hyperflow-nfs-dev", "partek-dev"]
+    # dev runs HyperFlow's in-cluster NFS server and its FlexLM server in namespaces of their own
+    assert _namespaces(stack("dev")) == [
+        "flink-dev",
+        "hyperflow-dev",
+        "hyperflow-nfs-dev",
+        "partek-dev",
+        "partek-license-dev",
+    ]
     # tst, uat and prd mirror images into ECR, with the copy job in a namespace of its own
     # tst installs the Flink operator that dev and tst share on the nonprod cluster
     assert _namespaces(stack("tst")) == [
@@ -69,7 +75,9 @@ def test_every_namespace_has_all_guardrails(env_stack: Stack) -> None:
 def test_guardrail_values_come_from_the_env_file(stack: Any) -> None:
     prd = stack("prd")
     limits = prd.one("LimitRange", "default-limits", "partek-flow-prd")["spec"]["limits"][0]
-    assert limits["max"] == {"cpu": "32", "memory": "128Gi"}
+    # max.cpu is left out where no CPU limit is wanted: the API server would default every limit to it
+    assert limits["max"] == {"memory": "128Gi"}
+    assert limits["default"] == {"memory": "8Gi"}
     assert limits["defaultRequest"] == {"cpu": "1", "memory": "2Gi"}
     quota = prd.one("ResourceQuota", "default-quota", "hyperflow-prd")["spec"]["hard"]
     assert quota["pods"] == "300"

@@ -79,8 +79,9 @@ def pod_specs(resource: Resource) -> list[PodSpec]:
     if group == FLINK_GROUP and kind == "FlinkDeployment":
         return _flink_pods(resource, patch)
     if group == SPARK_GROUP and kind in ("SparkApplication", "ScheduledSparkApplication"):
-        prefix = ("spec", "template") if kind == "ScheduledSparkApplication" else ()
-        return _spark_pods(resource, prefix, patch)
+        # ScheduledSparkApplication: spec.template is a whole SparkApplication spec
+        at = ("spec", "template") if kind == "ScheduledSparkApplication" else ("spec",)
+        return _spark_pods(resource, at, patch)
     return []
 
 
@@ -193,11 +194,11 @@ def _flink_resources(resource_spec: Any) -> Any:
     return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}}
 
 
-def _spark_pods(resource: Resource, prefix: tuple[str, ...], patch: bool) -> list[PodSpec]:
-    spec = dig(resource.props, *prefix, "spec")
+def _spark_pods(resource: Resource, at: tuple[str, ...], patch: bool) -> list[PodSpec]:
+    spec = dig(resource.props, *at)
     if not isinstance(spec, Mapping):
         return []
-    base = ".".join((*prefix, "spec"))
+    base = ".".join(at)
     pods = []
     for role in ("driver", "executor"):
         r = spec.get(role)

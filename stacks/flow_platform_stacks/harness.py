@@ -213,6 +213,11 @@ def _registration(urn: str, request: Any) -> Registration:
         "aliases": sorted(json_format.MessageToJson(a, sort_keys=True, indent=None) for a in request.aliases)
         + sorted(request.aliasURNs),
     }
+    if request.HasField("customTimeouts"):
+        timeouts = request.customTimeouts
+        options["custom_timeouts"] = {
+            k: v for k, v in (("create", timeouts.create), ("update", timeouts.update)) if v
+        }
     if request.deletedWith:
         options["deleted_with"] = request.deletedWith
     if request.importId:

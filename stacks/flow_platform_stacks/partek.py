@@ -1,10 +1,14 @@
 """Compose Partek Flow for one environment: license (three modes), headnode, workers."""
 
+import base64
+import json
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 from flow_platform.k8s import selector_labels, standard_labels
 from flow_platform.k8s.storage import volume_claim
+from flow_platform.k8s.workload import priority_class
 from flow_platform.partek import (
     LICENSE_FILE_PATH,
     FlexLMServer,
@@ -26,6 +30,18 @@ LICENSE_EXCEPTION = (
     "FlexLM creates a network interface with the license's MAC address: NET_ADMIN as UID 0, which "
     "Pod Security Admission admits only at the privileged level; the license server runs alone here"
 )
+PRIORITY_VALUE = 1_000_000
+"""Above every pod without a class (0): the headnode and license server preempt batch work when a
+node is short, because nothing runs without them; far below system-cluster-critical (2000000000)."""
+PULL_SECRET = "partek-registry"
+
+
+def docker_config_json(registry: str, username: str, password: str) -> str:
+    """The ``.dockerconfigjson`` of a ``kubernetes.io/dockerconfigjson`` Secret for one registry."""
+    auth = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return json.dumps({"auths": {registry: {"username": username, "password": password, "auth": auth}}})
+
+
 LICENSE_GUARDRAILS = namespace_sizes(
     request=("100m", "128Mi"),
     limit="256Mi",
@@ -49,6 +65,36 @@ def deploy(
     license_server: LicenseServerPeer | None = None
     license_cidrs: list[str] = []
     lic = block.license
+    critical = priority_class(
+        "priority-partek-critical",
+        f"partek-critical-{env}",
+        PRIORITY_VALUE,
+        f"Partek Flow {env}: the headnode and its FlexLM license server (single pods nothing runs without)",
+        standard_labels("partek-critical", env, "partek", component="scheduling"),
+        opts,
+    )
+    headnode_depends: list[pulumi.Resource] = [critical]
+    pull_secrets: list[str] = []
+    if block.image_pull_auth is not None:
+        auth = block.image_pull_auth
+        registry = block.image.repository.split("/", 1)[0]
+        config_json = pulumi.Output.secret(auth.password.get_secret_value()).apply(
+            lambda password: docker_config_json(registry, auth.username, password)
+        )
+        headnode_depends.append(
+            k8s.core.v1.Secret(
+                "registry-auth-partek",
+                metadata={
+                    "name": PULL_SECRET,
+                    "namespace": namespace,
+                    "labels": standard_labels(PULL_SECRET, env, "partek", component="registry-auth"),
+                },
+                type="kubernetes.io/dockerconfigjson",
+                string_data={".dockerconfigjson": config_json},
+                opts=opts,
+            )
+        )
+        pull_secrets = [PULL_SECRET]
     if lic.mode == "flexlm":
         assert lic.text is not None and lic.image is not None and lic.storage_class is not None
         license_ns = block.license_namespace(env)
@@ -73,9 +119,12 @@ def deploy(
                 "client_namespace": namespace,
                 "client_labels": headnode_peer,
                 "protect": cfg.protect,
+                "priority_class_name": f"partek-critical-{env}",
             },
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails, critical])),
         )
+        # the vendor: deploy the license server first; the headnode starts licensed only if it runs
+        headnode_depends.append(server)
         license_address: pulumi.Input[str] = server.license_address
         license_server = {
             "namespace": license_ns,
@@ -93,21 +142,26 @@ def deploy(
         home_claim = home.claim_name
     elif home.efs:
         home_claim = "partek-flow-home"
-        shared_volume("partek-home", cfg, foundation, "partek", namespace, home_claim, str(home.size), opts)
+        headnode_depends.append(
+            shared_volume(
+                "partek-home", cfg, foundation, "partek", namespace, home_claim, home.claim_size(), opts
+            )
+        )
     else:
         assert home.storage_class is not None
         home_claim = "partek-flow-home"
-        volume_claim(
+        claim = volume_claim(
             "home-flow-claim",
             home_claim,
             namespace,
-            str(home.size),
+            home.claim_size(),
             home.storage_class,
             "ReadWriteMany",
             standard_labels("partek-flow-home", env, "partek", component="storage"),
             cfg.protect,
             opts,
         )
+        headnode_depends.append(claim)
 
     head = block.headnode
     headnode_args: FlowHeadnodeArgs = {
@@ -127,6 +181,9 @@ def deploy(
         "ingress_class": block.ingress.class_name,
         "ingress_controller_namespace": block.ingress.controller_namespace,
         "ingress_controller_labels": block.ingress.controller_labels,
+        "acme_http01": block.ingress.acme_challenge == "http-01",
+        "priority_class_name": f"partek-critical-{env}",
+        "image_pull_secrets": pull_secrets,
         "external_endpoints": [
             {"name": e.name, "cidrs": e.cidrs, "ports": e.ports} for e in head.external_endpoints
         ],
@@ -141,7 +198,13 @@ def deploy(
         headnode_args["tls_secret"] = block.ingress.tls_secret
     if block.ingress.cluster_issuer:
         headnode_args["cluster_issuer"] = block.ingress.cluster_issuer
-    headnode = FlowHeadnode("flow-headnode", headnode_args, opts)
+    if block.workers is not None:
+        headnode_args["worker_port"] = block.workers.port
+    headnode = FlowHeadnode(
+        "flow-headnode",
+        headnode_args,
+        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=headnode_depends)),
+    )
 
     workers = block.workers
     if workers is not None:
@@ -155,6 +218,9 @@ def deploy(
             "memory_limit": str(workers.memory_limit or workers.memory),
             "env_vars": workers.env,
             "home_claim": home_claim,
+            "port": workers.port,
+            "termination_grace_seconds": workers.termination_grace_period_seconds,
+            "image_pull_secrets": pull_secrets,
         }
         if workers.command is not None:
             worker_args["command"] = workers.command

@@ -100,7 +100,10 @@ class Analyzer:
         self.stub.Configure(policy_config_request(config, self.policy_names))
 
     def analyze(self, registrations: list[Registration]) -> list[Diagnostic]:
-        resources = [r for r in registrations if r.custom and not r.type.startswith("pulumi:providers:")]
+        # The engine analyzes every registered resource, components and providers included
+        # (pulumi/pulumi pkg/resource/deploy/step_generator.go: generateSteps runs the analyzers on
+        # each goal, AnalyzeStack gets every resource of the deployment): so does the offline check.
+        resources = list(registrations)
         # each resource's properties are sent twice (Analyze, then AnalyzeStack): convert them once
         properties = {reg.urn: _struct(reg.inputs) for reg in resources}
         return self.analyze_properties(resources, properties)

@@ -44,9 +44,11 @@ BUILTIN_GROUPS = {
     "scheduling.k8s.io",
     "storage.k8s.io",
 }
-# Objects created for real (not dry run): what authorization and quota admission look at.
+# Objects created for real (not dry run): what authorization, quota and priority admission look at
+# (the Priority plugin rejects a pod naming a PriorityClass that does not exist).
 REAL_KINDS = (
     "Namespace",
+    "PriorityClass",
     "ServiceAccount",
     "ClusterRole",
     "Role",

@@ -67,7 +67,9 @@ class NamespaceGuardrailsArgs(TypedDict, total=False):
     default_limit: Required[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """LimitRange ``default`` limits for containers that set none (memory; cpu only if wanted)."""
     max_limit: Required[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
-    """LimitRange ``max`` per container: the largest pod the environment admits."""
+    """LimitRange ``max`` per container: the largest pod the environment admits. Its ``cpu`` is
+    rendered only with a ``default_limit`` cpu: the API server defaults every container's CPU limit
+    to ``max.cpu`` otherwise (see :func:`flow_platform.k8s.resources.limit_range_spec`)."""
     quota: Required[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """ResourceQuota ``hard`` limits (``requests.cpu``, ``limits.memory``, ``pods``, ...)."""
     protect: bool

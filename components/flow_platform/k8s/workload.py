@@ -8,6 +8,19 @@ import pulumi_kubernetes as k8s
 Strategy = Literal["Recreate", "RollingUpdate"]
 
 
+def component_depends_on(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    """The ``depends_on`` a component was given, for its workload: Pulumi does not pass a component's
+    dependencies on to its children, so "start after X" must be said on the Deployment itself."""
+    if opts is None or opts.depends_on is None:
+        return []
+    deps = opts.depends_on
+    if isinstance(deps, pulumi.Resource):
+        return [deps]
+    if isinstance(deps, list | tuple):
+        return [d for d in deps if isinstance(d, pulumi.Resource)]
+    raise TypeError("depends_on of a flow-platform component must be a resource or a list of resources")
+
+
 def http_probes(port: int | str, path: str = "/", startup_seconds: int = 600) -> dict[str, Any]:
     """Startup, readiness and liveness probes on one HTTP port.
 
@@ -61,14 +74,28 @@ def deployment(
     replicas: int,
     strategy: Strategy,
     opts: pulumi.ResourceOptions,
+    pod_annotations: "pulumi.Input[dict[str, str]] | None" = None,
+    rolling_update: dict[str, Any] | None = None,
 ) -> "k8s.apps.v1.Deployment":
-    """A Deployment; ``Recreate`` for single writers (never two pods at once), else rolling."""
+    """A Deployment; ``Recreate`` for single writers (never two pods at once), else rolling.
+
+    ``pod_annotations`` go on the pod template (content checksums that roll the pods, see
+    :mod:`flow_platform.k8s.rollout`); ``rolling_update`` is ``maxSurge``/``maxUnavailable``.
+    """
     metadata: k8s.meta.v1.ObjectMetaArgsDict = {"name": name, "namespace": namespace, "labels": labels}
+    template_metadata: dict[str, Any] = {"labels": labels}
+    if pod_annotations is not None:
+        template_metadata["annotations"] = pod_annotations
+    strategy_spec: dict[str, Any] = {"type": strategy}
+    if rolling_update is not None:
+        if strategy != "RollingUpdate":
+            raise ValueError("rolling_update applies to the RollingUpdate strategy only")
+        strategy_spec["rollingUpdate"] = rolling_update
     spec: Any = {
         "replicas": replicas,
         "selector": {"matchLabels": selector},
-        "strategy": {"type": strategy},
-        "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+        "strategy": strategy_spec,
+        "template": {"metadata": template_metadata, "spec": pod_spec},
     }
     return k8s.apps.v1.Deployment(resource_name, metadata=metadata, spec=spec, opts=opts)
 
@@ -90,3 +117,71 @@ def service(
 
 def service_port(name: str, port: int, target_port: int | None = None) -> dict[str, Any]:
     return {"name": name, "port": port, "targetPort": target_port or port, "protocol": "TCP"}
+
+
+def pod_disruption_budget(
+    resource_name: str,
+    name: str,
+    namespace: pulumi.Input[str],
+    labels: dict[str, str],
+    selector: dict[str, str],
+    max_unavailable: int,
+    opts: pulumi.ResourceOptions,
+) -> "k8s.policy.v1.PodDisruptionBudget":
+    """A PDB; ``unhealthyPodEvictionPolicy: AlwaysAllow`` so a crash-looping pod never blocks a drain
+    (policy/v1, GA in Kubernetes 1.31)."""
+    metadata: k8s.meta.v1.ObjectMetaArgsDict = {"name": name, "namespace": namespace, "labels": labels}
+    spec: Any = pdb_spec(selector, max_unavailable)
+    return k8s.policy.v1.PodDisruptionBudget(resource_name, metadata=metadata, spec=spec, opts=opts)
+
+
+def pdb_spec(selector: dict[str, str], max_unavailable: int) -> dict[str, Any]:
+    """``maxUnavailable`` over the workload's selector."""
+    if max_unavailable < 0:
+        raise ValueError("max_unavailable is a count of pods, zero or more")
+    return {
+        "maxUnavailable": max_unavailable,
+        "selector": {"matchLabels": dict(sorted(selector.items()))},
+        "unhealthyPodEvictionPolicy": "AlwaysAllow",
+    }
+
+
+def spread_across_zones_and_nodes(selector: dict[str, str]) -> list[dict[str, Any]]:
+    """Topology spread for interchangeable replicas: one zone or node going away takes few of them.
+
+    ``ScheduleAnyway`` so a cluster with one zone or a full zone still schedules (a soft preference,
+    never a pending pod).
+    """
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": dict(sorted(selector.items()))},
+        }
+        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+    ]
+
+
+def priority_class(
+    resource_name: str,
+    name: str,
+    value: int,
+    description: str,
+    labels: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> "k8s.scheduling.v1.PriorityClass":
+    """A cluster-scoped PriorityClass that preempts lower-priority pods when its pods cannot be
+    scheduled; never ``globalDefault`` (only pods that name it get it)."""
+    if not 0 < value < 1_000_000_000:
+        raise ValueError("user PriorityClass values are 1..999999999; above is reserved for system classes")
+    metadata: k8s.meta.v1.ObjectMetaArgsDict = {"name": name, "labels": labels}
+    return k8s.scheduling.v1.PriorityClass(
+        resource_name,
+        metadata=metadata,
+        value=value,
+        global_default=False,
+        preemption_policy="PreemptLowerPriority",
+        description=description,
+        opts=opts,
+    )

@@ -13,6 +13,7 @@ from .licensing import (
 )
 from .sizing import (
     DISTRIBUTED,
+    HOME_NOMINAL_CAPACITY,
     SINGLE_NODE,
     HeadnodeMode,
     SizingError,
@@ -21,6 +22,7 @@ from .sizing import (
 
 __all__ = [
     "DISTRIBUTED",
+    "HOME_NOMINAL_CAPACITY",
     "LICENSE_FILE_PATH",
     "LMGRD_PORT",
     "SINGLE_NODE",

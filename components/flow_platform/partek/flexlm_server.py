@@ -10,15 +10,26 @@ from .. import validation as v
 from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import dns_egress_spec, ingress_spec, network_policy, pod_peer, ports
 from ..k8s.resources import container_resources
+from ..k8s.rollout import checksum_annotations, rollout_timeouts
 from ..k8s.security import restricted_container_security_context
 from ..k8s.storage import volume_claim
-from ..k8s.workload import deployment, service, service_port, tcp_probes
+from ..k8s.workload import (
+    component_depends_on,
+    deployment,
+    pod_disruption_budget,
+    service,
+    service_port,
+    tcp_probes,
+)
+from .flexlm_admission import flexlm_binding_spec, flexlm_policy_spec
 from .licensing import LMGRD_PORT, VENDOR_PORT, service_license_address
 
 NAME = "flexlmserver"
 LICENSE_DIR = "/usr/local/flexlm/licenses"
 LICENSE_FILE = "Partek.lic"
 SYSTEM = "partek"
+STARTUP_SECONDS = 120
+GRACE_SECONDS = 30
 
 
 DEFAULT_SERVICE_NAME = NAME
@@ -45,6 +56,11 @@ class FlexLMServerArgs(TypedDict, total=False):
     """Pod labels of the Flow headnode."""
     protect: bool
     """Protect the license volume from deletion (prd). Default: ``false``."""
+    priority_class_name: str
+    """PriorityClass of the pod (the headnode's): it is scheduled, preempting, before batch pods.
+    Default: none."""
+    image_pull_secrets: list[str]
+    """Secrets in the namespace to pull an upstream image with. Default: none (the mirror's image)."""
 
 
 ARGS = v.ArgsSpec(
@@ -60,6 +76,8 @@ ARGS = v.ArgsSpec(
         "client_namespace": v.namespace_name,
         "client_labels": v.labels,
         "protect": v.boolean,
+        "priority_class_name": v.object_name,
+        "image_pull_secrets": v.list_of(v.object_name),
     },
 )
 
@@ -109,7 +127,31 @@ class FlexLMServer(pulumi.ComponentResource):
             args.get("protect", False),
             child,
         )
-        pod_spec = flexlm_pod_spec(args["image"], "flexlm-license", "flexlmserver-pvc")
+        pod_spec = flexlm_pod_spec(
+            args["image"],
+            "flexlm-license",
+            "flexlmserver-pvc",
+            args.get("priority_class_name"),
+            args.get("image_pull_secrets", []),
+        )
+        # cluster-scoped, so named after the namespace; only this pod shape is admitted there
+        policy_name = pulumi.Output.from_input(namespace).apply(lambda ns: f"flexlm-pod-shape-{ns}")
+        policy_spec: Any = pulumi.Output.from_input(args["image"]).apply(flexlm_policy_spec)
+        policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            f"{name}-admission-policy",
+            metadata={"name": policy_name, "labels": labels},
+            spec=policy_spec,
+            opts=child,
+        )
+        binding_spec: Any = pulumi.Output.all(policy_name, namespace).apply(
+            lambda pn: flexlm_binding_spec(*pn)
+        )
+        binding = k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            f"{name}-admission-binding",
+            metadata={"name": policy_name, "labels": labels},
+            spec=binding_spec,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[policy])),
+        )
         deployment(
             f"{name}-deployment",
             NAME,
@@ -119,10 +161,18 @@ class FlexLMServer(pulumi.ComponentResource):
             pod_spec,
             replicas=1,
             strategy="Recreate",
+            # the init container copies the license once per start: a new license must roll the pod
+            pod_annotations=checksum_annotations({"license": args["license"]}),
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[license_secret, claim])
+                child,
+                pulumi.ResourceOptions(
+                    depends_on=[*component_depends_on(opts), license_secret, claim, policy, binding],
+                    custom_timeouts=rollout_timeouts(STARTUP_SECONDS, GRACE_SECONDS),
+                ),
             ),
         )
+        # one pod serves every license check: a drain waits for a planned move (see the README)
+        pod_disruption_budget(f"{name}-disruption-budget", NAME, namespace, labels, selector, 0, child)
         svc = service(
             f"{name}-service",
             service_name,
@@ -153,7 +203,28 @@ class FlexLMServer(pulumi.ComponentResource):
         self.register_outputs({"license_address": self.license_address, "service_name": self.service_name})
 
 
-def flexlm_pod_spec(image: pulumi.Input[str], secret_name: str, claim_name: str) -> dict[str, Any]:
+def license_install_script(source: str, directory: str, file: str) -> str:
+    """Install ``source`` as ``directory/file`` (0444) on every start, replacing an older copy.
+
+    The installer is UID 0 with every capability dropped: without CAP_DAC_OVERRIDE it cannot open
+    the previous read-only copy for writing, so ``cp`` onto it fails on the second start. Writing a
+    new file and renaming it over the old one needs write permission on the directory only, which
+    the volume's root-owned root directory gives UID 0 as its owner.
+    """
+    staged = f"{directory}/.{file}.new"
+    return (
+        f"set -eu; rm -f '{staged}'; cp '{source}' '{staged}'; chmod 0444 '{staged}';"
+        f" mv -f '{staged}' '{directory}/{file}'"
+    )
+
+
+def flexlm_pod_spec(
+    image: pulumi.Input[str],
+    secret_name: str,
+    claim_name: str,
+    priority_class_name: str | None = None,
+    image_pull_secrets: list[str] | None = None,
+) -> dict[str, Any]:
     """The license server pod: an init container installs the license, lmgrd runs with NET_ADMIN."""
     root_only_net_admin = {
         **restricted_container_security_context(add_capabilities=("NET_ADMIN",)),
@@ -170,10 +241,17 @@ def flexlm_pod_spec(image: pulumi.Input[str], secret_name: str, claim_name: str)
         "runAsGroup": 0,
     }
     mounts = [{"name": "licenses", "mountPath": LICENSE_DIR}]
+    extra: dict[str, Any] = {}
+    if priority_class_name:
+        extra["priorityClassName"] = priority_class_name
+    if image_pull_secrets:
+        extra["imagePullSecrets"] = [{"name": n} for n in image_pull_secrets]
     return {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "terminationGracePeriodSeconds": GRACE_SECONDS,
+        **extra,
         "initContainers": [
             {
                 "name": "install-license",
@@ -181,8 +259,7 @@ def flexlm_pod_spec(image: pulumi.Input[str], secret_name: str, claim_name: str)
                 "command": [
                     "sh",
                     "-c",
-                    f"cp /license-src/{LICENSE_FILE} {LICENSE_DIR}/{LICENSE_FILE}"
-                    f" && chmod 0444 {LICENSE_DIR}/{LICENSE_FILE}",
+                    license_install_script(f"/license-src/{LICENSE_FILE}", LICENSE_DIR, LICENSE_FILE),
                 ],
                 "securityContext": installer_context,
                 "resources": container_resources("100m", "64Mi", "64Mi"),
@@ -202,7 +279,7 @@ def flexlm_pod_spec(image: pulumi.Input[str], secret_name: str, claim_name: str)
                 ],
                 "resources": container_resources("100m", "128Mi", "256Mi", cpu_limit="1"),
                 "securityContext": root_only_net_admin,
-                **tcp_probes(LMGRD_PORT),
+                **tcp_probes(LMGRD_PORT, startup_seconds=STARTUP_SECONDS),
                 "volumeMounts": [
                     *mounts,
                     {"name": "tmp", "mountPath": "/tmp"},

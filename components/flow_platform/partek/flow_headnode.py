@@ -19,8 +19,16 @@ from ..k8s.network import (
     ports,
 )
 from ..k8s.resources import container_resources
+from ..k8s.rollout import checksum_annotations, rollout_timeouts
 from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
-from ..k8s.workload import deployment, http_probes, service, service_port
+from ..k8s.workload import (
+    component_depends_on,
+    deployment,
+    http_probes,
+    pod_disruption_budget,
+    service,
+    service_port,
+)
 from .licensing import LMGRD_PORT, VENDOR_PORT
 from .sizing import TRUSTSTORE_PATH, HeadnodeMode, catalina_opts
 
@@ -29,6 +37,16 @@ SYSTEM = "partek"
 HTTP_PORT = 8080
 AKKA_PORT = 2552
 LICENSING_PORT = 8443
+WORKER_PORT = 2552
+"""The port each worker's Akka remoting listens on, pinned: the headnode connects back to it."""
+STARTUP_SECONDS = 900
+"""Tomcat's first start on a fresh /home/flow takes minutes; the startup probe allows this long."""
+GRACE_SECONDS = 120
+ACME_SOLVER_PORT = 8089
+"""cert-manager's HTTP-01 solver pods listen here (cert-manager pkg/issuer/acme/http/http.go
+``acmeSolverListenPort``) and carry ``acme.cert-manager.io/http01-solver: "true"``
+(pkg/apis/acme/v1/types.go ``SolverIdentificationLabelKey``)."""
+ACME_SOLVER_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
 FLOW_UID = 1000
 """The Flow image runs as, and needs /home/flow owned by, UID:GID 1000:1000."""
 WORKER_LABELS_NAME = "flowworker"
@@ -88,6 +106,13 @@ class FlowHeadnodeArgs(TypedDict, total=False):
     """Distributed mode: the internal worker's memory cap in MB. Default: ``1024``."""
     worker_cores: int
     """Distributed mode: the internal worker's core cap. Default: ``2``."""
+    worker_port: int
+    """Distributed mode: the remote workers' pinned Akka port, for the headnode -> worker rule.
+    Default: ``2552``."""
+    priority_class_name: str
+    """PriorityClass of the headnode pod. Default: none."""
+    image_pull_secrets: list[str]
+    """Secrets in the namespace to pull an upstream image with. Default: none (the mirror's image)."""
     extra_jvm_options: list[str]
     """Passed through at the end of CATALINA_OPTS (never heap or worker sizing). Default: none."""
     ca_certs: pulumi.Input[str]
@@ -105,6 +130,9 @@ class FlowHeadnodeArgs(TypedDict, total=False):
     Default: ``flowheadnode-tls``."""
     cluster_issuer: str
     """cert-manager ClusterIssuer that issues the host's certificate. Default: none."""
+    acme_http01: bool
+    """The ClusterIssuer solves ACME HTTP-01 challenges: allow the ingress controller to reach the
+    solver pods cert-manager starts in this namespace (port 8089). Default: ``false``."""
     ingress_controller_namespace: str
     """Namespace of the ingress controller allowed to reach port 8080. Default: ``ingress-nginx``."""
     ingress_controller_labels: dict[str, str]
@@ -137,6 +165,9 @@ ARGS = v.ArgsSpec(
         "memory_limit": v.memory,
         "worker_memory_mb": v.positive_int,
         "worker_cores": v.positive_int,
+        "worker_port": v.port,
+        "priority_class_name": v.object_name,
+        "image_pull_secrets": v.list_of(v.object_name),
         "extra_jvm_options": v.list_of(v.non_empty_text),
         "ca_certs": v.non_empty_text,
         "home_claim": v.object_name,
@@ -144,6 +175,7 @@ ARGS = v.ArgsSpec(
         "ingress_class": v.object_name,
         "tls_secret": v.object_name,
         "cluster_issuer": v.object_name,
+        "acme_http01": v.boolean,
         "ingress_controller_namespace": v.namespace_name,
         "ingress_controller_labels": v.labels,
         "license_server": v.ArgsSpec(
@@ -208,13 +240,16 @@ class FlowHeadnode(pulumi.ComponentResource):
             args.get("worker_cores", DEFAULT_WORKER_CORES),
             truststore=has_ca,
             extra=args.get("extra_jvm_options", []),
+            memory_limit=args.get("memory_limit"),
         )
 
         volumes: list[dict[str, Any]] = [
             {"name": "home-flow", "persistentVolumeClaim": {"claimName": args["home_claim"]}}
         ]
         mounts: list[dict[str, Any]] = [{"name": "home-flow", "mountPath": "/home/flow"}]
-        depends: list[pulumi.Resource] = []
+        # the license server and /home/flow first (the vendor: deploy flexlmserver first)
+        depends: list[pulumi.Resource] = component_depends_on(opts)
+        read_once: dict[str, Any] = {}
         if has_ca:
             flowconfig = k8s.core.v1.Secret(
                 f"{name}-flowconfig",
@@ -224,6 +259,8 @@ class FlowHeadnode(pulumi.ComponentResource):
                 opts=child,
             )
             depends.append(flowconfig)
+            # the JVM loads the truststore once: a new bundle must roll the pod
+            read_once["flowconfig"] = args["ca_certs"]
             volumes.append(
                 {"name": "flowconfig", "secret": {"secretName": "flowconfig", "defaultMode": 0o440}}
             )
@@ -243,17 +280,21 @@ class FlowHeadnode(pulumi.ComponentResource):
             "resources": container_resources(args["cpu"], args["memory"], args.get("memory_limit")),
             # Tomcat unpacks and writes below its install directory: the root filesystem stays writable.
             "securityContext": restricted_container_security_context(read_only_root_filesystem=False),
-            **http_probes("http", startup_seconds=900),
+            **http_probes("http", startup_seconds=STARTUP_SECONDS),
             "volumeMounts": mounts,
         }
         pod_spec = {
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
             "securityContext": restricted_pod_security_context(FLOW_UID, FLOW_UID, fs_group=FLOW_UID),
-            "terminationGracePeriodSeconds": 120,
+            "terminationGracePeriodSeconds": GRACE_SECONDS,
             "containers": [container],
             "volumes": volumes,
         }
+        if args.get("priority_class_name"):
+            pod_spec["priorityClassName"] = args["priority_class_name"]
+        if args.get("image_pull_secrets"):
+            pod_spec["imagePullSecrets"] = [{"name": n} for n in args["image_pull_secrets"]]
         deployment(
             f"{name}-deployment",
             NAME,
@@ -263,8 +304,16 @@ class FlowHeadnode(pulumi.ComponentResource):
             pod_spec,
             replicas=1,
             strategy="Recreate",
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)),
+            pod_annotations=checksum_annotations(read_once) if read_once else None,
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(
+                    depends_on=depends, custom_timeouts=rollout_timeouts(STARTUP_SECONDS, GRACE_SECONDS)
+                ),
+            ),
         )
+        # the only headnode: running jobs and sessions live here, so a drain waits for a planned move
+        pod_disruption_budget(f"{name}-disruption-budget", NAME, namespace, labels, selector, 0, child)
         svc = service(
             f"{name}-service",
             NAME,
@@ -319,9 +368,20 @@ class FlowHeadnode(pulumi.ComponentResource):
         workers = pod_peer(selector_labels(WORKER_LABELS_NAME, env))
         rules: dict[str, dict[str, Any]] = {
             "flowheadnode-allow-ingress-controller": ingress_spec(selector, [controller], ports(HTTP_PORT)),
-            "flowheadnode-allow-workers": ingress_spec(selector, [workers], ports(AKKA_PORT, LICENSING_PORT)),
             "flowheadnode-allow-dns": dns_egress_spec(selector),
         }
+        if args["mode"] == "distributed":
+            # Akka remoting is symmetric: workers dial the headnode, the headnode dials each worker
+            rules["flowheadnode-allow-workers"] = ingress_spec(
+                selector, [workers], ports(AKKA_PORT, LICENSING_PORT)
+            )
+            rules["flowheadnode-to-workers"] = egress_spec(
+                selector, [workers], ports(args.get("worker_port", WORKER_PORT))
+            )
+        if args.get("acme_http01"):
+            rules["acme-http01-solver-allow-ingress-controller"] = ingress_spec(
+                ACME_SOLVER_LABELS, [controller], ports(ACME_SOLVER_PORT)
+            )
         server = args.get("license_server")
         if server is not None:
             rules["flowheadnode-allow-license-server"] = egress_spec(

@@ -185,6 +185,10 @@ class StackConfig(Strict):
             raise KeyProblem(
                 ["hyperflow", "storage", "mode"], "'efs' needs aws.efs; use 'in-cluster' without AWS"
             )
+        if partek is not None:
+            problem = partek.pull_auth_problem(aws is not None and aws.mirror() is not None)
+            if problem is not None:
+                raise KeyProblem(["partek", "imagePullAuth"], problem)
         if aws is None:
             return self
         if self.environment == "prd" and aws.efs is not None and aws.efs.kms_key_arn is None:

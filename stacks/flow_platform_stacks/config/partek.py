@@ -4,7 +4,13 @@ from typing import Literal, Self
 
 from flow_platform import validation
 from flow_platform.k8s import Quantity
-from flow_platform.partek import SizingError, catalina_opts, flexlm_license_problems, license_address_problems
+from flow_platform.partek import (
+    HOME_NOMINAL_CAPACITY,
+    SizingError,
+    catalina_opts,
+    flexlm_license_problems,
+    license_address_problems,
+)
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -69,6 +75,10 @@ class Endpoint(Strict):
                 raise KeyProblem([i], str(exc)) from None
         return value
 
+
+DEFAULT_HOME_SIZE = "500Gi"
+PARTEK_REGISTRY = "registry.partek.com"
+"""Partek's private registry: pulling from it needs credentials."""
 
 LicenseMode = Literal["flexlm", "external", "file"]
 _LICENSE_FIELDS: dict[str, tuple[str, ...]] = {
@@ -159,6 +169,7 @@ class HeadnodeConfig(Strict):
                 self.worker_cores,
                 truststore=self.ca_certs is not None,
                 extra=self.extra_jvm_options,
+                memory_limit=self.memory_limit,
             )
         except SizingError as error:
             key = "extraJvmOptions" if "extra JVM option" in str(error) else "memory"
@@ -173,7 +184,8 @@ class HomeConfig(Strict):
     """Create an EFS file system for it (needs ``aws.efs``)."""
     claim_name: ObjectName | None = None
     storage_class: ObjectName | None = None
-    size: Storage = Field(default_factory=lambda: Quantity.parse("500Gi"))
+    size: Storage | None = None
+    """storageClass only (default 500Gi): growing it is a volume expansion (the class must allow it)."""
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -183,7 +195,35 @@ class HomeConfig(Strict):
                 "set exactly one of efs: true (an EFS file system, see aws.efs), storageClass (a"
                 " ReadWriteMany class, to create the claim) or claimName (an existing ReadWriteMany claim)",
             )
+        problem = home_size_problem(self.efs, self.claim_name is not None, self.size is not None)
+        if problem:
+            raise KeyProblem(["size"], problem)
         return self
+
+    def claim_size(self) -> str:
+        """The claim's ``requests.storage``: fixed for the static EFS claim, else ``size``."""
+        if self.efs:
+            return HOME_NOMINAL_CAPACITY
+        return str(self.size) if self.size is not None else DEFAULT_HOME_SIZE
+
+
+def home_size_problem(efs: bool, own_claim: bool, size_set: bool) -> str | None:
+    """Why ``home.size`` may not (or must) be set for this kind of volume.
+
+    The EFS claim is statically bound (``storageClassName: ""``): Kubernetes' PersistentVolumeClaimResize
+    admission refuses to grow a claim without a StorageClass that allows expansion
+    (plugin/pkg/admission/storage/persistentvolume/resize), so a size there could never change. EFS
+    is elastic anyway; the claim carries a fixed nominal capacity instead.
+    """
+    if efs and size_set:
+        return (
+            f"not used with efs: true: EFS is elastic and its static claim keeps a fixed nominal"
+            f" {HOME_NOMINAL_CAPACITY} (Kubernetes refuses to resize a claim without a StorageClass);"
+            " remove home.size"
+        )
+    if own_claim and size_set:
+        return "not used with claimName: the existing claim's size is its own; remove home.size"
+    return None
 
 
 class IngressConfig(Strict):
@@ -193,6 +233,9 @@ class IngressConfig(Strict):
     class_name: ObjectName = "nginx"
     tls_secret: ObjectName | None = None
     cluster_issuer: ObjectName | None = None
+    acme_challenge: Literal["http-01", "dns-01", "none"] | None = None
+    """With clusterIssuer: how it proves the host. ``http-01`` opens the ingress controller -> solver
+    pod rule (port 8089) in the Flow namespace; ``dns-01`` and ``none`` (a non-ACME issuer) need no rule."""
     controller_namespace: NamespaceName = "ingress-nginx"
     controller_labels: dict[str, str] = Field(
         default_factory=lambda: {"app.kubernetes.io/name": "ingress-nginx"}
@@ -211,6 +254,14 @@ class IngressConfig(Strict):
             raise KeyProblem(
                 ["tlsSecret"], "set exactly one of tlsSecret or clusterIssuer: the UI is HTTPS only"
             )
+        if self.cluster_issuer is not None and self.acme_challenge is None:
+            raise KeyProblem(
+                ["acmeChallenge"],
+                "required with clusterIssuer: http-01 (the namespace then admits cert-manager's solver pods"
+                " on 8089 from the ingress controller), dns-01, or none for a non-ACME issuer",
+            )
+        if self.cluster_issuer is None and self.acme_challenge is not None:
+            raise KeyProblem(["acmeChallenge"], "only applies with clusterIssuer")
         return self
 
 
@@ -224,6 +275,18 @@ class WorkersConfig(Strict):
     command: list[str] | None = None
     args: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)
+    port: int = Field(default=2552, ge=1024, le=65535)
+    """The worker's pinned Akka port; the headnode connects back to it."""
+    termination_grace_period_seconds: int = Field(default=3600, ge=30, le=86_400)
+    """How long a stopping worker may finish its running task before it is killed."""
+
+
+class PullAuth(Strict):
+    """Credentials for pulling Partek's images straight from their registry (no mirror)."""
+
+    username: str = Field(min_length=1)
+    password: SecretStr
+    """A secret: ``pulumi config set --secret --path partek.imagePullAuth.password``."""
 
 
 class PartekConfig(SystemConfig):
@@ -235,6 +298,8 @@ class PartekConfig(SystemConfig):
     home: HomeConfig
     ingress: IngressConfig
     workers: WorkersConfig | None = None
+    image_pull_auth: PullAuth | None = None
+    """Registry credentials when the image is pulled upstream (the ECR mirror disabled)."""
 
     @model_validator(mode="after")
     def _sizes(self) -> Self:
@@ -269,6 +334,22 @@ class PartekConfig(SystemConfig):
                 f" {total_memory / 2**30:.0f}Gi, more than the quota's {self.quota.requests_memory}",
             )
         return self
+
+    def pull_auth_problem(self, mirrored: bool) -> str | None:
+        """Whether ``imagePullAuth`` is missing or pointless, given where images come from."""
+        registry = self.image.repository.split("/", 1)[0]
+        if mirrored and self.image_pull_auth is not None:
+            return (
+                "not used: the ECR mirror serves the images to the nodes (its copy job reads the"
+                " upstream with aws.ecr.copyJob.sourceAuth); remove partek.imagePullAuth"
+            )
+        if not mirrored and registry == PARTEK_REGISTRY and self.image_pull_auth is None:
+            return (
+                f"required: the ECR mirror is off, so nodes pull {registry} directly and it needs"
+                " credentials: set imagePullAuth.username and, as a secret, imagePullAuth.password"
+                " (or enable aws.ecr)"
+            )
+        return None
 
     def license_namespace(self, env: str) -> str:
         return self.license.namespace or f"partek-license-{env}"
