@@ -1,8 +1,10 @@
 """The offline render: files, determinism, placeholders, and the CLI's exit codes."""
 
 import json
+import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -294,3 +296,83 @@ def test_the_cli_closes_every_event_loop_it_opened(
         o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop) and not o.is_closed()
     ]
     assert open_loops == []
+
+
+# --- stack outputs: written by the render, one shape in every env, each documented ----------------
+
+
+def _shape(value: object, free: bool = False) -> object:
+    """Keys all the way down; maps keyed by image name (``free``) only by their value type."""
+    if isinstance(value, dict):
+        if free:
+            return "map"
+        return {k: _shape(v, k in ("imageUris", "repositoryUrls")) for k, v in sorted(value.items())}
+    return type(value).__name__
+
+
+def _outputs(env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    assert _render(env, tmp_path / env, capsys)[0] == 0
+    outputs: dict[str, object] = json.loads((tmp_path / env / "outputs.json").read_text())
+    return outputs
+
+
+def test_outputs_json_has_one_shape_in_every_env(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shapes = {env: _shape(_outputs(env, tmp_path, capsys)) for env in ("dev", "tst", "uat", "prd")}
+    assert shapes["dev"] == shapes["tst"] == shapes["uat"] == shapes["prd"]
+    uat = json.loads((tmp_path / "uat" / "outputs.json").read_text())
+    # uat disables HyperFlow: its keys are there, empty
+    assert uat["hyperflow"] == {"namespace": "", "workDirClaim": "", "engineServiceAccount": ""}
+    assert uat["services"]["redis"] == "" and uat["namespaces"]["hyperflow"] == ""
+    dev = json.loads((tmp_path / "dev" / "outputs.json").read_text())
+    assert dev["ecr"] == {"repositoryUrls": {}} and dev["imageUris"] == {}, "dev has no mirror"
+
+
+def test_outputs_name_every_namespace_the_stack_creates(env_stack: Any) -> None:
+    created = {o["metadata"]["name"] for o in env_stack.objects("Namespace")}
+    exported = {v for v in env_stack.stack_outputs["namespaces"].values() if v}
+    assert exported == created
+
+
+def test_output_service_names_are_services_the_stack_runs(env_stack: Any) -> None:
+    services = {(o["metadata"]["name"], o["metadata"]["namespace"]) for o in env_stack.objects("Service")}
+    flink = {
+        (f"{o['metadata']['name']}-rest", o["metadata"]["namespace"])
+        for o in env_stack.objects("FlinkDeployment")
+    }
+    named = env_stack.stack_outputs["services"]
+    for key, dns in named.items():
+        if not dns:
+            continue
+        service, namespace, rest = dns.split(".", 2)
+        assert rest == "svc.cluster.local", key
+        assert (service, namespace) in (flink if key == "flinkRest" else services), f"{key}: {dns}"
+    assert {key for key, dns in named.items() if dns} >= {"partekFlowUi"}
+
+
+def test_efs_and_ecr_outputs_are_the_registered_resources(stack: Any) -> None:
+    prd = stack("prd")
+    efs = prd.stack_outputs["efs"]
+    file_systems = {r.name for r in prd.of_type("aws:efs/fileSystem:FileSystem")}
+    access_points = {r.name for r in prd.of_type("aws:efs/accessPoint:AccessPoint")}
+    for system in ("partek", "flink", "hyperflow"):
+        assert efs[system]["fileSystemId"].removeprefix("<computed:").removesuffix(".id>") in file_systems
+        assert efs[system]["accessPointId"].removeprefix("<computed:").removesuffix(".id>") in access_points
+    repositories = {r.name for r in prd.of_type("aws:ecr/repository:Repository")}
+    urls = prd.stack_outputs["ecr"]["repositoryUrls"]
+    assert set(urls) == set(prd.stack_outputs["imageUris"])
+    assert {
+        u.removeprefix("<computed:").removesuffix(".repositoryUrl>") for u in urls.values()
+    } == repositories
+
+
+def test_every_output_is_documented_in_the_readme(stack: Any) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Stack outputs", 1)[1].split("\n## ", 1)[0]
+    outputs = stack("prd").stack_outputs
+    documented = set(re.findall(r"`([A-Za-z.]+)`", section))
+    for key, value in outputs.items():
+        assert any(d == key or d.startswith(f"{key}.") for d in documented), key
+        if isinstance(value, dict) and key not in ("imageUris", "efs", "ecr"):
+            for sub in value:
+                assert f"{key}.{sub}" in documented, f"{key}.{sub} is not in README 'Stack outputs'"
+    assert {"efs.SYSTEM.fileSystemId", "efs.SYSTEM.accessPointId", "ecr.repositoryUrls"} <= documented

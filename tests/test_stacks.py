@@ -157,4 +157,8 @@ def test_stack_exports_environment_and_namespaces_for_other_stacks(stack: Any) -
         "flink": "flink-prd",
         "hyperflow": "hyperflow-prd",
         "partek": "partek-flow-prd",
+        "partekLicense": "partek-license-prd",
+        "flinkOperator": "flink-operator",
+        "imageMirror": "image-mirror-prd",
+        "hyperflowNfs": "",
     }

@@ -1,6 +1,6 @@
 """Compose the AWS foundations: the provider, the cluster's facts, the ECR mirror and EFS volumes."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -76,6 +76,9 @@ class Foundation:
     cfg: AwsConfig | None
     facts: ClusterFacts | None
     images: dict[str, str]
+    mirror: EcrMirror | None = None
+    volumes: dict[str, EfsSharedVolume] = field(default_factory=dict)
+    """The EFS volume of each system that has one (for the stack outputs)."""
 
     def image(self, logical: str) -> str:
         return self.images[logical]
@@ -124,12 +127,11 @@ def deploy(cfg: StackConfig, facts: ClusterFacts | None, opts: pulumi.ResourceOp
     if copy_settings is not None:
         mirror_args["copy_job"] = copy_settings
     ecr = EcrMirror("mirror", mirror_args, opts)
-    pulumi.export("imageUris", ecr.image_uris)
     images = {
         logical: mirror_uri(aws_cfg.account_id, aws_cfg.region, mirror.prefix, logical, ref)
         for logical, ref in upstream.items()
     }
-    return Foundation(aws_cfg, facts, images)
+    return Foundation(aws_cfg, facts, images, ecr)
 
 
 def shared_volume(
@@ -168,4 +170,6 @@ def shared_volume(
         args["provisioned_throughput_mibps"] = efs.provisioned_throughput_mibps
     if efs.transition_to_ia is not None:
         args["transition_to_ia"] = efs.transition_to_ia
-    return EfsSharedVolume(name, args, opts)
+    volume = EfsSharedVolume(name, args, opts)
+    foundation.volumes[system] = volume
+    return volume

@@ -157,6 +157,8 @@ class FlowMocks(pulumi_mocks.Mocks):
             state["spec"] = spec
         if args.typ.startswith("aws:"):
             state.setdefault("arn", computed(args.name, "arn"))
+        if args.typ == "aws:ecr/repository:Repository":
+            state.setdefault("repositoryUrl", computed(args.name, "repositoryUrl"))
         return computed(args.name, "id"), state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

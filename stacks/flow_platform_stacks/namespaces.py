@@ -2,12 +2,22 @@
 Flink operator, image mirror. One helper, so each is labelled, sized and protected the same way."""
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import TypedDict
 
 import pulumi
 from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs, PodSecurityLevel
 
 from .config import StackConfig
+
+_CREATED: ContextVar[dict[str, pulumi.Output[str]] | None] = ContextVar("created_namespaces", default=None)
+
+
+def record_namespaces() -> dict[str, pulumi.Output[str]]:
+    """From now on (in this context), every guarded namespace is recorded here by resource name."""
+    created: dict[str, pulumi.Output[str]] = {}
+    _CREATED.set(created)
+    return created
 
 
 class NamespaceSizes(TypedDict):
@@ -71,4 +81,8 @@ def guarded_namespace(
     if privileged_because is not None:
         args["pod_security"] = PodSecurityLevel.PRIVILEGED
         args["pod_security_exception"] = privileged_because
-    return NamespaceGuardrails(resource_name, args, opts)
+    guardrails = NamespaceGuardrails(resource_name, args, opts)
+    created = _CREATED.get()
+    if created is not None:
+        created[resource_name] = guardrails.namespace_name
+    return guardrails

@@ -1,6 +1,7 @@
 """The stack program: validate config, build the providers, compose the components."""
 
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -10,6 +11,8 @@ from . import aws_foundation, flink, hyperflow, partek
 from .config import ClusterFacts, FlinkConfig, HyperflowConfig, PartekConfig, StackConfig
 from .errors import ConfigError
 from .loader import load
+from .namespaces import record_namespaces
+from .outputs import CLUSTER_DOMAIN, EXTRA_NAMESPACES, empty_outputs, export_all, system_outputs
 
 
 def kubernetes_provider(cfg: StackConfig) -> k8s.Provider:
@@ -51,8 +54,11 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
     if cfg.aws is not None:
         providers.append(aws_foundation.aws_provider(cfg.aws, cfg.environment))
     opts = pulumi.ResourceOptions(providers=providers)
+    created = record_namespaces()
     foundation = aws_foundation.deploy(cfg, facts, opts)
-    namespaces: dict[str, pulumi.Output[str]] = {}
+    exports = empty_outputs()
+    namespaces: dict[str, Any] = exports["namespaces"]
+    services: dict[str, Any] = exports["services"]
     for system in cfg.enabled_systems():
         block = cfg.system(system)
         assert block is not None
@@ -77,15 +83,50 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
         namespaces[system] = guardrails.namespace_name
         system_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails]))
         if isinstance(block, PartekConfig):
-            pulumi.export("partek", partek.deploy(cfg, block, namespace, system_opts, foundation))
+            result = partek.deploy(cfg, block, namespace, system_opts, foundation)
+            exports["partek"] = system_outputs("partek", result)
+            services["partekFlowUi"] = _dns(result["headnodeService"], namespace)
+            if block.license.mode == "flexlm":
+                services["flexlm"] = _dns(
+                    block.license.service_name, block.license_namespace(cfg.environment)
+                )
         if isinstance(block, FlinkConfig):
-            pulumi.export(
-                "flink", flink.deploy(cfg, block, namespace, system_opts, foundation, watch_namespaces)
+            result = flink.deploy(cfg, block, namespace, system_opts, foundation, watch_namespaces)
+            host = block.cluster.ingress_host
+            exports["flink"] = system_outputs(
+                "flink", {**result, "restUrl": f"https://{host}/" if host else ""}
             )
+            # the operator names the JobManager's REST (and web UI) Service <FlinkDeployment>-rest
+            services["flinkRest"] = _dns(pulumi.Output.concat(result["deployment"], "-rest"), namespace)
         if isinstance(block, HyperflowConfig):
-            pulumi.export("hyperflow", hyperflow.deploy(cfg, block, namespace, system_opts, foundation))
-    pulumi.export("environment", cfg.environment)
-    pulumi.export("namespaces", namespaces)
+            result = hyperflow.deploy(cfg, block, namespace, system_opts, foundation)
+            exports["hyperflow"] = system_outputs("hyperflow", result)
+            services["redis"] = _dns(HYPERFLOW_SERVICES["redis"], namespace)
+            if block.engine.server_mode:
+                services["hyperflowServer"] = _dns(HYPERFLOW_SERVICES["server"], namespace)
+    for resource_name, key in EXTRA_NAMESPACES.items():
+        if resource_name in created:
+            namespaces[key] = created[resource_name]
+    if namespaces.get("hyperflowNfs"):
+        services["nfsServer"] = _dns(HYPERFLOW_SERVICES["nfs"], namespaces["hyperflowNfs"])
+    for system, volume in foundation.volumes.items():
+        exports["efs"][system] = {
+            "fileSystemId": volume.file_system_id,
+            "accessPointId": volume.access_point_id,
+        }
+    if foundation.mirror is not None:
+        exports["ecr"] = {"repositoryUrls": foundation.mirror.repository_urls}
+        exports["imageUris"] = foundation.mirror.image_uris
+    exports["environment"] = cfg.environment
+    export_all(exports)
+
+
+HYPERFLOW_SERVICES = {"redis": "redis", "server": "hyperflow-engine", "nfs": "nfs-server"}
+"""Service names of HyperflowRedis, HyperflowEngine (server mode) and InClusterNfsServer."""
+
+
+def _dns(service: Any, namespace: Any) -> pulumi.Output[str]:
+    return pulumi.Output.concat(service, ".", namespace, f".svc.{CLUSTER_DOMAIN}")
 
 
 def main() -> None:
