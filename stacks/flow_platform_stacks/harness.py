@@ -5,7 +5,8 @@ engine would receive (protect, retain_on_delete, depends_on, ignore_changes, ali
 recorded as well as inputs. Values only the cloud can compute, and secrets, become marked
 placeholders: ``<computed:NAME.FIELD>`` and ``[secret]``; never real-looking values. A Secret
 whose type fixes the format of a value gets the smallest valid value of that format instead
-(``{"auths":{}}`` for a docker config), so the render is still an object the API server admits.
+(``{"auths":{}}`` for a docker config), and a Secret's ``data`` holds ``base64("[secret]")``,
+so the render is still an object the API server admits.
 """
 
 import asyncio
@@ -106,19 +107,26 @@ TYPED_SECRET_PLACEHOLDERS = {
 }
 
 
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
 def typed_secret_placeholders(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Replace the ``[secret]`` mask of a typed Secret's parsed key by a valid empty value."""
+    """Make a Secret's masked values valid for the API server: ``data`` holds base64 (the mask
+    becomes ``base64("[secret]")``), and a typed Secret's parsed key gets a valid empty value."""
+    out = dict(inputs)
+    if isinstance(out.get("data"), dict):
+        out["data"] = {k: _b64(v) if v == SECRET_MASK else v for k, v in out["data"].items()}
     typed = TYPED_SECRET_PLACEHOLDERS.get(str(inputs.get("type")))
     if typed is None:
-        return inputs
+        return out
     key, placeholder = typed
-    out = dict(inputs)
-    for field_name, value in (
-        ("stringData", placeholder),
-        ("data", base64.b64encode(placeholder.encode()).decode()),
+    for field_name, value, mask in (
+        ("stringData", placeholder, SECRET_MASK),
+        ("data", _b64(placeholder), _b64(SECRET_MASK)),
     ):
         values = out.get(field_name)
-        if isinstance(values, dict) and values.get(key) == SECRET_MASK:
+        if isinstance(values, dict) and values.get(key) == mask:
             out[field_name] = {**values, key: value}
     return out
 
@@ -133,10 +141,22 @@ class FlowMocks(pulumi_mocks.Mocks):
 
     ``stack_outputs`` plays the stacks a program references (``pulumi.StackReference``): stack
     name -> its outputs. A stack not listed has no outputs.
+
+    Lookups (invokes) the stack makes get answers shaped like the provider's: a subnet's
+    Availability Zone is ``subnet_zones[id]`` or else derived from its id (three zones of the
+    provider's region). Every answer that is not a fact is listed in :attr:`stand_ins`, which the
+    render prints, so nobody mistakes it for the account's real layout.
     """
 
-    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+        subnet_zones: Mapping[str, str] | None = None,
+    ) -> None:
         self.stack_outputs = dict(stack_outputs or {})
+        self.subnet_zones = dict(subnet_zones or {})
+        self.aws_region = "us-east-1"
+        self.stand_ins: list[str] = []
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.typ == "pulumi:pulumi:StackReference":
@@ -157,12 +177,31 @@ class FlowMocks(pulumi_mocks.Mocks):
             state["spec"] = spec
         if args.typ.startswith("aws:"):
             state.setdefault("arn", computed(args.name, "arn"))
+        if args.typ == "pulumi:providers:aws" and isinstance(args.inputs.get("region"), str):
+            self.aws_region = args.inputs["region"]
         if args.typ == "aws:ecr/repository:Repository":
             state.setdefault("repositoryUrl", computed(args.name, "repositoryUrl"))
         return computed(args.name, "id"), state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        # the second element is the list of check failures: None is not "no failures" to the SDK
+        if args.token == "aws:ec2/getSubnet:getSubnet":
+            return self._subnet(str(args.args.get("id", ""))), []
+        raise NotImplementedError(
+            f"the offline render has no answer for lookup {args.token}: add one to FlowMocks"
+        )
+
+    def _subnet(self, subnet_id: str) -> dict[str, Any]:
+        """``aws.ec2.getSubnet`` by id: the fields the stack reads, zone from ``subnet_zones``."""
+        zone = self.subnet_zones.get(subnet_id)
+        if zone is None:
+            digits = subnet_id.removeprefix("subnet-")
+            index = int(digits, 16) % 3 if digits and all(c in "0123456789abcdef" for c in digits) else 0
+            zone = f"{self.aws_region}{'abc'[index]}"
+            note = f"aws:ec2/getSubnet {subnet_id}: availabilityZone {zone} (stand-in, derived from the id)"
+            if note not in self.stand_ins:
+                self.stand_ins.append(note)
+        return {"id": subnet_id, "availabilityZone": zone, "state": "available"}
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
