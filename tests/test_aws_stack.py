@@ -530,3 +530,15 @@ def test_two_stacks_in_one_registry_may_not_share_a_prefix_or_the_scanning_confi
     message = str(info.value)
     assert "flow-platform:aws.ecr.prefix" in message and "stack dev" in message
     assert "flow-platform:aws.ecr.registryScanning" in message and "dev, tst" in message
+
+
+def test_the_render_lists_the_stand_in_values_in_aws_md(tmp_path: Any, capsys: Any) -> None:
+    """#15.14: the offline render says which values came from a stand-in."""
+    from conftest import ROOT
+    from flow_platform_stacks.cli import main
+
+    assert main(["render", "tst", "--project-dir", str(ROOT), "--out", str(tmp_path / "tst")]) == 0
+    assert "lookup answers are offline stand-ins" in capsys.readouterr().out
+    text = (tmp_path / "tst" / "aws.md").read_text()
+    assert "## Stand-in values" in text
+    assert "aws:ec2/getSubnet subnet-0b1c2d3e4f5a60722: availabilityZone us-west-2" in text

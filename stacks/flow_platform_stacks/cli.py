@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .render import OutputDirError, StackFiles, evaluate_with_outputs, write
+from .render import OutputDirError, StackFiles, evaluate_with_outputs, evaluate_with_stand_ins, write
 
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
@@ -61,10 +61,12 @@ def _locate(args: argparse.Namespace) -> StackFiles:
 
 def _render(args: argparse.Namespace) -> int:
     files = _locate(args)
-    registrations, outputs = evaluate_with_outputs(files, _stack_outputs(args.stack_outputs))
+    registrations, outputs, stand_ins = evaluate_with_stand_ins(files, _stack_outputs(args.stack_outputs))
     out = args.out or files.project_file.parent / "build" / files.stack
-    summary = write(registrations, out, outputs)
+    summary = write(registrations, out, outputs, stand_ins)
     print(f"stack '{files.stack}': {len(registrations)} resources rendered to {out}")
+    if stand_ins:
+        print(f"  {len(stand_ins)} lookup answers are offline stand-ins, not facts: see {out / 'aws.md'}")
     for group, kinds in summary.items():
         counts = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))
         print(f"  {group}: {counts}")
