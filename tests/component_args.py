@@ -76,6 +76,7 @@ MINIMAL: dict[type[pulumi.ComponentResource], dict[str, Any]] = {
         "image": "hyperflowwms/hyperflow:v1.5.7",
         "worker_image": "hyperflowwms/montage-workflow-worker:v1.0.0",
         "work_dir_claim": "work-dir",
+        "redis_secret": "hyperflow-redis",
         "api_server_cidrs": API,
     },
     HyperflowJobs: {
@@ -84,11 +85,16 @@ MINIMAL: dict[type[pulumi.ComponentResource], dict[str, Any]] = {
         "jobs": [{"name": "data-staging", "image": "busybox:1.36", "command": ["true"]}],
         "work_dir_claim": "work-dir",
     },
-    HyperflowRedis: {"namespace": "hf-dev", "env": "dev", "image": "redis:7.2.5"},
+    HyperflowRedis: {
+        "namespace": "hf-dev",
+        "env": "dev",
+        "image": "redis:7.2.5",
+        "password": "example-password-0123456789",
+    },
     InClusterNfsServer: {
         "namespace": "nfs-dev",
         "env": "dev",
-        "image": "registry.k8s.io/volume-nfs:0.8",
+        "image": "registry.k8s.io/sig-storage/nfs-provisioner:v4.0.8",
         "storage_class": "gp3",
         "client_namespace": "hf-dev",
         "claim_name": "work-dir",

@@ -24,7 +24,8 @@ def test_the_python_example_chains_two_components_under_mocks() -> None:
     def program() -> None:
         runpy.run_path(str(EXAMPLES / "python" / "__main__.py"), run_name="__main__")
 
-    registrations = run_program("dev", {}, [], program=program)
+    password = {"flow-platform:redisPassword": "example-password-0123456789"}
+    registrations = run_program("dev", password, list(password), program=program)
     by_type = {r.type: r for r in registrations}
     assert "flow-platform:index:NamespaceGuardrails" in by_type
     assert "flow-platform:index:HyperflowRedis" in by_type
@@ -104,7 +105,8 @@ def test_the_readmes_python_snippet_runs_under_mocks() -> None:
     def program() -> None:
         exec(compile(snippet, "README.md", "exec"), {"__name__": "__main__"})
 
-    registrations = run_program("dev", {}, [], program=program)
+    password = {"flow-platform:redisPassword": "example-password-0123456789"}
+    registrations = run_program("dev", password, list(password), program=program)
     components = sorted(r.type for r in registrations if r.type.startswith("flow-platform:"))
     assert components == ["flow-platform:index:HyperflowRedis", "flow-platform:index:NamespaceGuardrails"]
     [deployment] = [r for r in registrations if r.type == "kubernetes:apps/v1:Deployment"]

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 from conftest import ENVS, Stack, raw_stack_yaml, run_config
 from flow_platform.k8s.resources import (
@@ -108,6 +109,9 @@ def test_the_rendered_license_installer_survives_restarts_and_installs_a_new_lic
     licenses.mkdir()
     script = _rendered_installer(stack("prd"), source, licenses)
     installed = licenses / "Partek.lic"
+    staged = licenses / ".Partek.lic.new"  # left read-only by an install interrupted before its rename
+    staged.write_text("half")
+    staged.chmod(0o444)
     for text in ("first license\n", "first license\n", "renewed license\n"):  # start, restart, new license
         (source / "Partek.lic").write_text(text)
         result = _run_as_owner_without_overrides(script, tmp_path)
@@ -610,3 +614,14 @@ def test_flexlm_namespace_admits_exactly_the_rendered_flexlm_pod(stack: Any) -> 
     assert _registration(prd, "flexlm-admission-binding").urn in depends, (
         "an image bump updates the policy first"
     )
+
+
+def test_building_blocks_refuse_what_kubernetes_would() -> None:
+    from flow_platform.k8s.workload import component_depends_on, pdb_spec
+
+    with pytest.raises(ValueError, match="zero or more"):
+        pdb_spec({"a": "b"}, -1)
+    assert component_depends_on(None) == []
+    assert component_depends_on(pulumi.ResourceOptions()) == []
+    with pytest.raises(TypeError, match="resource or a list of resources"):
+        component_depends_on(pulumi.ResourceOptions(depends_on=pulumi.Output.from_input([])))  # type: ignore[arg-type]

@@ -141,7 +141,7 @@ def test_a_ca_bundle_mounts_flowconfig_read_only_and_sets_the_truststore() -> No
     ]
     assert "-Djavax.net.ssl.trustStore=/etc/flowconfig/cacerts -Xmx4g" in _env(container)["CATALINA_OPTS"]
     secret = stack.one("Secret", "flowconfig", "partek-dev")
-    assert secret["data"] == {"cacerts": "[secret]"}
+    assert secret["data"] == {"cacerts": "W3NlY3JldF0="}  # base64("[secret]"): data holds base64
 
 
 def test_headnode_service_ports(env_stack: Stack) -> None:

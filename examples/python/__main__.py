@@ -31,6 +31,8 @@ redis = HyperflowRedis(
         "env": env,
         "image": "redis:7.2.5",
         "memory": "512Mi",
+        # pulumi config set --secret redisPassword "$(openssl rand -hex 24)"
+        "password": pulumi.Config().require_secret("redisPassword"),
     },
 )
 

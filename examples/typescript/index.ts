@@ -21,6 +21,8 @@ const state = new flowplatform.HyperflowRedis("state", {
     env: env,
     image: "redis:7.2.5",
     memory: "512Mi",
+    // pulumi config set --secret redisPassword "$(openssl rand -hex 24)"
+    password: new pulumi.Config().requireSecret("redisPassword"),
 });
 
 export const namespace = team.namespaceName;

@@ -5,7 +5,8 @@ engine would receive (protect, retain_on_delete, depends_on, ignore_changes, ali
 recorded as well as inputs. Values only the cloud can compute, and secrets, become marked
 placeholders: ``<computed:NAME.FIELD>`` and ``[secret]``; never real-looking values. A Secret
 whose type fixes the format of a value gets the smallest valid value of that format instead
-(``{"auths":{}}`` for a docker config), so the render is still an object the API server admits.
+(``{"auths":{}}`` for a docker config), and a Secret's ``data`` holds ``base64("[secret]")``,
+so the render is still an object the API server admits.
 """
 
 import asyncio
@@ -106,19 +107,26 @@ TYPED_SECRET_PLACEHOLDERS = {
 }
 
 
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
 def typed_secret_placeholders(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Replace the ``[secret]`` mask of a typed Secret's parsed key by a valid empty value."""
+    """Make a Secret's masked values valid for the API server: ``data`` holds base64 (the mask
+    becomes ``base64("[secret]")``), and a typed Secret's parsed key gets a valid empty value."""
+    out = dict(inputs)
+    if isinstance(out.get("data"), dict):
+        out["data"] = {k: _b64(v) if v == SECRET_MASK else v for k, v in out["data"].items()}
     typed = TYPED_SECRET_PLACEHOLDERS.get(str(inputs.get("type")))
     if typed is None:
-        return inputs
+        return out
     key, placeholder = typed
-    out = dict(inputs)
-    for field_name, value in (
-        ("stringData", placeholder),
-        ("data", base64.b64encode(placeholder.encode()).decode()),
+    for field_name, value, mask in (
+        ("stringData", placeholder, SECRET_MASK),
+        ("data", _b64(placeholder), _b64(SECRET_MASK)),
     ):
         values = out.get(field_name)
-        if isinstance(values, dict) and values.get(key) == SECRET_MASK:
+        if isinstance(values, dict) and values.get(key) == mask:
             out[field_name] = {**values, key: value}
     return out
 

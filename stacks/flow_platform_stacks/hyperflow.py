@@ -3,16 +3,23 @@
 from typing import Any
 
 import pulumi
-from flow_platform.hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
+from flow_platform.hyperflow import (
+    HyperflowEngine,
+    HyperflowJobs,
+    HyperflowRedis,
+    HyperflowRedisArgs,
+    InClusterNfsServer,
+)
 
 from .aws_foundation import Foundation, shared_volume
 from .config import HyperflowConfig, StackConfig
+from .config.hyperflow import ON_DEMAND_JOBS
 from .namespaces import guarded_namespace, namespace_sizes
 
 CLAIM = "work-dir"
 NFS_EXCEPTION = (
-    "the in-cluster NFS server runs the kernel NFS daemon, which needs a privileged container; "
-    "it runs alone here, and only where EFS is not available"
+    "the in-cluster NFS server (NFS-Ganesha, userspace, not privileged) runs as root with "
+    "DAC_READ_SEARCH, beyond PSA baseline; it runs alone here, and only where EFS is not available"
 )
 NFS_GUARDRAILS = namespace_sizes(
     request=("100m", "256Mi"),
@@ -66,17 +73,19 @@ def deploy(
             pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
         )
 
-    HyperflowRedis(
-        "hyperflow-redis",
-        {
-            "namespace": namespace,
-            "env": env,
-            "image": foundation.image("redis"),
-            "cpu": str(block.redis.cpu),
-            "memory": str(block.redis.memory),
-        },
-        opts,
-    )
+    redis_args: HyperflowRedisArgs = {
+        "namespace": namespace,
+        "env": env,
+        "image": foundation.image("redis"),
+        "cpu": str(block.redis.cpu),
+        "memory": str(block.redis.memory),
+        "password": pulumi.Output.secret(block.redis.password.get_secret_value()),
+        "protect": cfg.protect,
+    }
+    if block.redis.persistence is not None:
+        redis_args["persistence_size"] = str(block.redis.persistence.size)
+        redis_args["storage_class"] = block.redis.persistence.storage_class
+    redis = HyperflowRedis("hyperflow-redis", redis_args, opts)
     worker = block.worker
     engine = HyperflowEngine(
         "hyperflow-engine",
@@ -91,8 +100,8 @@ def deploy(
             "job_memory": str(worker.memory),
             "job_memory_limit": str(worker.memory_limit or worker.memory),
             "job_ttl_seconds": worker.ttl_seconds_after_finished,
-            "job_backoff_limit": worker.backoff_limit,
             "work_dir_claim": CLAIM,
+            "redis_secret": redis.secret_name,
             "server_mode": block.engine.server_mode,
             "api_server_cidrs": cfg.kubernetes.api_server.cidrs,
             "api_server_port": cfg.kubernetes.api_server.port,
@@ -107,7 +116,12 @@ def deploy(
                 "namespace": namespace,
                 "env": env,
                 "jobs": [
-                    {"name": name, "image": foundation.image(f"hyperflow-{name}"), "command": job.command}
+                    {
+                        "name": name,
+                        "image": foundation.image(f"hyperflow-{name}"),
+                        "command": job.command,
+                        "on_demand": name in ON_DEMAND_JOBS,
+                    }
                     for name, job in jobs.items()
                 ],
                 "work_dir_claim": CLAIM,

@@ -286,8 +286,8 @@ def make_real(client: Client, objects: list[dict[str, Any]]) -> None:
     """Create what authorization and quota admission read, as a controller manager would leave it.
 
     Without a controller manager nobody creates each namespace's ``default`` ServiceAccount (pods
-    without ``serviceAccountName`` need it) or fills a ResourceQuota's ``status.hard`` (quota
-    admission rejects every pod while it is empty), so do both here, as those controllers would.
+    without ``serviceAccountName`` need it) or fills a ResourceQuota's ``status`` (quota admission
+    ignores a quota while ``status.hard`` is empty), so do both here, as those controllers would.
     """
     namespaces = sorted({o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"})
     for kind in REAL_KINDS:
@@ -312,7 +312,65 @@ def make_real(client: Client, objects: list[dict[str, Any]]) -> None:
                     f"status of {where(obj)}",
                     client.request("PUT", client.path_of(obj) + "/status", current),
                 )
+    wait_for_quota(client, objects)
     wait_for_rbac(client, objects)
+
+
+def _millicores(quantity: str) -> int:
+    text = str(quantity)
+    return int(text[:-1]) if text.endswith("m") else int(float(text) * 1000)
+
+
+def wait_for_quota(client: Client, objects: list[dict[str, Any]], timeout: float = 15.0) -> None:
+    """Until quota admission (which reads quotas through a watch cache) sees each quota's filled
+    status: before that it does not enforce the quota at all, and every pod is admitted.
+
+    The probe is a dry-run pod whose containers each fit the LimitRange but together ask for more
+    CPU than the quota holds; it is admitted until the quota is enforced.
+    """
+    restricted = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+        "runAsUser": 65534,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    deadline = time.monotonic() + timeout
+    for quota in (o for o in objects if o["kind"] == "ResourceQuota"):
+        namespace = quota["metadata"]["namespace"]
+        hard = quota["spec"]["hard"].get("requests.cpu")
+        if hard is None:
+            continue
+        limits = [
+            item
+            for o in objects
+            if o["kind"] == "LimitRange" and o["metadata"]["namespace"] == namespace
+            for item in o["spec"]["limits"]
+            if item["type"] == "Container"
+        ]
+        each = min([_millicores(i["max"]["cpu"]) for i in limits if "cpu" in i.get("max", {})] or [1000])
+        count = _millicores(hard) // each + 1
+        container = {
+            "image": "registry.k8s.io/pause:3.10",
+            "securityContext": restricted,
+            "resources": {"requests": {"cpu": f"{each}m", "memory": "1Mi"}, "limits": {"memory": "1Mi"}},
+        }
+        probe = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "quota-probe", "namespace": namespace},
+            "spec": {
+                "automountServiceAccountToken": False,
+                "containers": [{"name": f"probe-{i}", **container} for i in range(count)],
+            },
+        }
+        while True:
+            response = client.create(probe, dry_run=True)
+            if response.status == 403 and "exceeded quota" in response.message:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{where(quota)} is not enforced: {response.status} {response.message}")
+            time.sleep(0.05)
 
 
 # --- pods the workloads would create ------------------------------------------------------------

@@ -5,8 +5,9 @@ The needs are written here from the engines' own documentation, not read back fr
   "Kubernetes HA Services"; flink-kubernetes-operator 1.15 chart `rbac.jobRole`): it creates,
   watches and deletes its TaskManager pods, keeps leader election and HA state in ConfigMaps, and
   reads its own JobManager Deployment to own the TaskManager pods.
-- HyperFlow engine (hyperflow `functions/kubernetes/k8sCommand.js`): creates one Job per task,
-  watches and deletes it, reads the Job's pods and their logs.
+- HyperFlow engine v1.5.7 (`functions/kubernetes/k8sJobSubmit.js`, run by tests/test_hyperflow.py):
+  creates one Job per task (`createNamespacedJob`) and nothing else; a task's end comes back
+  through redis, and finished Jobs go by their TTL.
 - The image-copy job authenticates to ECR through IRSA and to the source registry through a
   mounted Secret: it needs nothing from the Kubernetes API.
 """
@@ -26,12 +27,7 @@ NEEDS: dict[tuple[str, str], list[tuple[str, str]]] = {
         *((verb, "/configmaps") for verb in ("create", "delete", "get", "list", "watch", "update")),
         ("get", "apps/deployments"),
     ],
-    ("hyperflow", "engine"): [
-        *((verb, "batch/jobs") for verb in ("create", "delete", "get", "list", "watch")),
-        ("get", "/pods"),
-        ("list", "/pods"),
-        ("get", "/pods/log"),
-    ],
+    ("hyperflow", "engine"): [("create", "batch/jobs")],
     ("mirror", "image-copy"): [],
 }
 

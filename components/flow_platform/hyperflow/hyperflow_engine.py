@@ -1,5 +1,11 @@
-"""The HyperFlow engine: runs workflows by creating one Kubernetes Job per task."""
+"""The HyperFlow engine: runs workflows by creating one Kubernetes Job per task.
 
+Every fact about the engine here is read from hyperflow-wms/hyperflow at tag v1.5.7 (the image
+``hyperflowwms/hyperflow:v1.5.7`` is built from it: ``COPY . /hyperflow``, ``npm install -g``), and
+the tests run that code (``tests/data/hyperflow-1.5.7``).
+"""
+
+import hashlib
 from typing import Any, Required, TypedDict
 
 import pulumi
@@ -13,7 +19,6 @@ from ..k8s.network import (
     api_server_egress_spec,
     dns_egress_spec,
     egress_spec,
-    ingress_spec,
     network_policy,
     pod_peer,
     ports,
@@ -21,15 +26,28 @@ from ..k8s.network import (
 from ..k8s.rbac import service_account_with_role
 from ..k8s.resources import container_resources
 from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
-from ..k8s.workload import deployment, http_probes, service, service_port
+from ..k8s.workload import deployment
 from .labels import ENGINE, SYSTEM, engine_selector, job_selector, redis_selector
-from .redis import REDIS_PORT
+from .redis import PASSWORD_KEY, REDIS_PORT
 
+ENGINE_VERSION = "1.5.7"
+"""The engine release this component is written and tested against."""
 WORK_DIR = "/work_dir"
 JOB_TEMPLATE_PATH = "/opt/hyperflow/job-template.yaml"
+JOB_TEMPLATE_CONFIG_MAP = "hyperflow-job-template"
 SERVER_PORT = 8080
+"""``hflow start-server`` listens on ``$PORT`` at 127.0.0.1 only (``common/wfRun.js``)."""
 HYPERFLOW_UID = 1000
 SERVICE_ACCOUNT = "hyperflow-engine"
+WORKER_CONTAINER = "worker"
+"""The job pod's container name: fixed, because the engine fills ``${containerName}`` with the
+worker *image* reference (``k8sJobSubmit.js``), which is no DNS label."""
+TASK_SCRIPT = 'set -- ${command}; exe="$1"; shift 2; exec "$exe" "$REDIS_URL" "$@"'
+"""The job pod's shell script. The engine's ``${command}`` is ``hflow-job-execute redis://host:port
+-a -- "<taskId>"...``: wflib builds that URL from the client's address, without the password. The
+script keeps the executable and task ids and hands the executor ``$REDIS_URL`` instead, which carries
+the password from the redis Secret. Shell variables are written ``$NAME``, never ``${NAME}``: the
+engine replaces every ``${word}`` in the template."""
 
 
 DEFAULT_CPU = "500m"
@@ -37,7 +55,7 @@ DEFAULT_MEMORY = "1Gi"
 DEFAULT_JOB_CPU = "500m"
 DEFAULT_JOB_MEMORY = "512Mi"
 DEFAULT_JOB_TTL_SECONDS = 600
-DEFAULT_JOB_BACKOFF_LIMIT = 0
+DEFAULT_REDIS_HOST = "redis"
 DEFAULT_SERVER_MODE = False
 DEFAULT_API_SERVER_PORT = 443
 
@@ -50,7 +68,7 @@ class HyperflowEngineArgs(TypedDict, total=False):
     env: Required[str]
     """Environment (labels and selectors)."""
     image: Required[pulumi.Input[str]]
-    """Engine image, pinned (``hyperflowwms/hyperflow``)."""
+    """Engine image, pinned (``hyperflowwms/hyperflow``, v1.5.7: see the module docstring)."""
     worker_image: Required[pulumi.Input[str]]
     """Image of the job pods (e.g. the Montage worker), pinned."""
     cpu: str
@@ -65,12 +83,15 @@ class HyperflowEngineArgs(TypedDict, total=False):
     """Memory limit of each job pod. Default: the job memory request."""
     job_ttl_seconds: int
     """``ttlSecondsAfterFinished`` of each job. Default: ``600``."""
-    job_backoff_limit: int
-    """``backoffLimit`` of each job. Default: ``0``."""
     work_dir_claim: Required[pulumi.Input[str]]
     """The ReadWriteMany claim mounted at /work_dir by the engine and every job."""
+    redis_secret: Required[pulumi.Input[str]]
+    """The Secret holding redis's password under ``password`` (HyperflowRedis's ``secret_name``)."""
+    redis_host: str
+    """redis's Service name. Default: ``redis``."""
     server_mode: bool
-    """Run the engine's server with a Service, instead of waiting for ``hflow run``. Default: ``false``."""
+    """Run ``hflow start-server`` (127.0.0.1:8080 inside the pod, reached with ``kubectl exec`` or
+    ``kubectl port-forward``) instead of waiting for ``hflow run``. Default: ``false``."""
     api_server_cidrs: Required[list[str]]
     """The Kubernetes API server's addresses (the engine creates Jobs)."""
     api_server_port: int
@@ -91,8 +112,9 @@ ARGS = v.ArgsSpec(
         "job_memory": v.memory,
         "job_memory_limit": v.memory,
         "job_ttl_seconds": v.non_negative_int,
-        "job_backoff_limit": v.non_negative_int,
         "work_dir_claim": v.object_name,
+        "redis_secret": v.object_name,
+        "redis_host": v.dns_label,
         "server_mode": v.boolean,
         "api_server_cidrs": v.list_of(v.cidr, min_length=1),
         "api_server_port": v.port,
@@ -102,16 +124,29 @@ ARGS = v.ArgsSpec(
 
 
 def engine_role_rules() -> list[dict[str, Any]]:
-    """Exactly what k8sCommand uses: manage Jobs, read their pods and logs. Nothing cluster-wide."""
+    """Exactly what v1.5.7 calls: ``BatchV1Api.createNamespacedJob`` (``k8sJobSubmit.js``), nothing
+    else. A task's end is read from redis (``context.jobResult``), never from the Job or its pod,
+    and finished Jobs go by their ``ttlSecondsAfterFinished``."""
+    return [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create"]}]
+
+
+def redis_url(host: str) -> str:
+    """redis's URL with the password from ``$(REDIS_PASSWORD)`` (Kubernetes expands it from the
+    variable defined before it); node-redis 3 and the job executor read the password from the URL."""
+    return f"redis://:$(REDIS_PASSWORD)@{host}:{REDIS_PORT}"
+
+
+def redis_credentials_env(secret: pulumi.Input[str], host: str) -> list[dict[str, Any]]:
+    """``REDIS_PASSWORD`` from the Secret, then ``REDIS_URL`` built from it (order matters)."""
     return [
-        {
-            "apiGroups": ["batch"],
-            "resources": ["jobs"],
-            "verbs": ["create", "delete", "get", "list", "watch"],
-        },
-        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+        {"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": secret, "key": PASSWORD_KEY}}},
+        {"name": "REDIS_URL", "value": redis_url(host)},
     ]
+
+
+def content_name(prefix: str, content: str) -> str:
+    """``<prefix>-<10 hex of sha256>``: a new name for new content, so whatever mounts it rolls."""
+    return f"{prefix}-{hashlib.sha256(content.encode()).hexdigest()[:10]}"
 
 
 def job_template(
@@ -120,23 +155,28 @@ def job_template(
     memory: str,
     memory_limit: str,
     ttl_seconds: int,
-    backoff_limit: int,
     claim: str,
+    redis_secret: str,
+    redis_host: str = "redis",
 ) -> dict[str, Any]:
-    """The Job the engine instantiates per task; ``${...}`` fields are filled in by k8sCommand."""
-    if ttl_seconds < 0 or backoff_limit < 0:
-        raise ValueError("ttl_seconds and backoff_limit cannot be negative")
+    """The Job the engine instantiates per task; k8sJobSubmit.js fills ``${jobName}``,
+    ``${containerName}`` (the worker image) and ``${command}``.
+
+    ``backoffLimit`` is 0: the executor reports a task's exit code to redis before its pod ends, so
+    a pod retried by Kubernetes would run a task the engine already counted as failed."""
+    if ttl_seconds < 0:
+        raise ValueError("ttl_seconds cannot be negative")
     labels = {
         **job_selector(env),
         "app.kubernetes.io/part-of": SYSTEM,
         "app.kubernetes.io/managed-by": "hyperflow",
     }
     container: dict[str, Any] = {
-        "name": "${containerName}",
+        "name": WORKER_CONTAINER,
         "image": "${containerName}",
-        "command": ["/bin/sh", "-c", "${command}"],
+        "command": ["/bin/sh", "-c", TASK_SCRIPT],
         "workingDir": WORK_DIR,
-        "env": [{"name": "HOME", "value": "/tmp"}],
+        "env": [{"name": "HOME", "value": "/tmp"}, *redis_credentials_env(redis_secret, redis_host)],
         "resources": container_resources(cpu, memory, memory_limit),
         "securityContext": restricted_container_security_context(read_only_root_filesystem=False),
         "volumeMounts": [{"name": "work-dir", "mountPath": WORK_DIR}, {"name": "tmp", "mountPath": "/tmp"}],
@@ -160,41 +200,72 @@ def job_template(
         "metadata": {"name": "${jobName}", "labels": labels},
         "spec": {
             "ttlSecondsAfterFinished": ttl_seconds,
-            "backoffLimit": backoff_limit,
+            "backoffLimit": 0,
             "template": {"metadata": {"labels": labels}, "spec": pod},
         },
     }
 
 
-def engine_env(args: HyperflowEngineArgs, redis_host: str) -> list[dict[str, Any]]:
-    """The reference chart's environment, with job sizes from config."""
-    return [
-        {"name": "REDIS_URL", "value": f"redis://{redis_host}:{REDIS_PORT}"},
+def engine_env(
+    args: HyperflowEngineArgs, redis_secret: pulumi.Input[str], redis_host: str
+) -> list[dict[str, Any]]:
+    """The reference chart's environment, with job sizes from config and redis's password.
+
+    ``HF_VAR_STOP_WORKFLOW_WHEN_JOB_FAILED=1``: without it v1.5.7 never calls back a failed task and
+    the workflow waits forever (``functions/kubernetes/k8sCommand.js``); with it the engine exits 1.
+    ``HF_VAR_BACKOFF_LIMIT=0``: with the stop switch on, the engine exits before a resubmitted task
+    could run, and without it a task that exhausts its retries hangs the workflow."""
+    env: list[dict[str, Any]] = [
+        *redis_credentials_env(redis_secret, redis_host),
         {"name": "HF_VAR_function", "value": "k8sCommand"},
         {"name": "HF_VAR_JOB_TEMPLATE_PATH", "value": JOB_TEMPLATE_PATH},
         {"name": "HF_VAR_WORKER_CONTAINER", "value": args["worker_image"]},
         {"name": "HF_VAR_WORK_DIR", "value": WORK_DIR},
         {"name": "HF_VAR_WAIT_FOR_INPUT_FILES", "value": "0"},
-        {
-            "name": "HF_VAR_BACKOFF_LIMIT",
-            "value": str(args.get("job_backoff_limit", DEFAULT_JOB_BACKOFF_LIMIT)),
-        },
+        {"name": "HF_VAR_BACKOFF_LIMIT", "value": "0"},
+        {"name": "HF_VAR_STOP_WORKFLOW_WHEN_JOB_FAILED", "value": "1"},
         {"name": "HF_VAR_CPU_REQUEST", "value": args.get("job_cpu", DEFAULT_JOB_CPU)},
         {"name": "HF_VAR_MEM_REQUEST", "value": args.get("job_memory", DEFAULT_JOB_MEMORY)},
         {"name": "HF_VAR_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
         {"name": "HOME", "value": "/tmp"},
     ]
+    if args.get("server_mode", DEFAULT_SERVER_MODE):
+        env.append({"name": "PORT", "value": str(SERVER_PORT)})
+    return env
+
+
+def server_probe_command(port: int = SERVER_PORT) -> list[str]:
+    """An exec probe: the server binds 127.0.0.1 only, which the kubelet's httpGet/tcpSocket probes
+    (sent to the pod IP) can never reach. The engine image is node:12-alpine, so node is there."""
+    script = (
+        f"require('net').connect({port}, '127.0.0.1')"
+        ".on('connect', () => process.exit(0)).on('error', () => process.exit(1))"
+    )
+    return ["node", "-e", script]
+
+
+def server_probes(startup_seconds: int = 120) -> dict[str, Any]:
+    """Startup, readiness and liveness probes on the loopback-only server."""
+    probe = {"exec": {"command": server_probe_command()}, "timeoutSeconds": 5}
+    return {
+        "startupProbe": {**probe, "periodSeconds": 10, "failureThreshold": max(1, startup_seconds // 10)},
+        "readinessProbe": {**probe, "periodSeconds": 10, "failureThreshold": 3},
+        "livenessProbe": {**probe, "periodSeconds": 30, "failureThreshold": 4},
+    }
 
 
 class HyperflowEngine(pulumi.ComponentResource):
-    """The engine Deployment with its own service account and a namespaced Role (create, get, list,
-    watch, delete Jobs; read pods and their logs), the job template ConfigMap, and allow rules for
-    redis, the API server and DNS. No ClusterRole, no wildcard."""
+    """The engine Deployment with its own service account and a namespaced Role that may only
+    create Jobs, the job template ConfigMap (named by its content, so a change rolls the engine),
+    and allow rules for redis, the API server and DNS. No ClusterRole, no wildcard, no Service:
+    v1.5.7's server listens on 127.0.0.1 only."""
 
     service_account: pulumi.Output[str]
     """The engine's service account."""
     job_template_yaml: pulumi.Output[str]
     """The job template, as mounted."""
+    job_template_config_map: pulumi.Output[str]
+    """The ConfigMap holding it: ``hyperflow-job-template-<content hash>``."""
 
     def __init__(
         self, name: str, args: HyperflowEngineArgs, opts: pulumi.ResourceOptions | None = None
@@ -206,31 +277,41 @@ class HyperflowEngine(pulumi.ComponentResource):
         labels = standard_labels(ENGINE, env, SYSTEM, component="engine")
         selector = engine_selector(env)
         claim = args["work_dir_claim"]
+        redis_secret, redis_host = args["redis_secret"], args.get("redis_host", DEFAULT_REDIS_HOST)
 
         rbac = service_account_with_role(name, SERVICE_ACCOUNT, namespace, engine_role_rules(), labels, child)
-        template_yaml = pulumi.Output.from_input(claim).apply(
-            lambda c: yaml.safe_dump(
+        template_yaml = pulumi.Output.all(claim, redis_secret).apply(
+            lambda inputs: yaml.safe_dump(
                 job_template(
                     env,
                     args.get("job_cpu", DEFAULT_JOB_CPU),
                     args.get("job_memory", DEFAULT_JOB_MEMORY),
                     args.get("job_memory_limit", args.get("job_memory", DEFAULT_JOB_MEMORY)),
                     args.get("job_ttl_seconds", DEFAULT_JOB_TTL_SECONDS),
-                    args.get("job_backoff_limit", DEFAULT_JOB_BACKOFF_LIMIT),
-                    c,
+                    inputs[0],
+                    inputs[1],
+                    redis_host,
                 ),
                 sort_keys=True,
             )
         )
+        # a new name per content: the Deployment's pod template changes with it, so the engine rolls
+        # and never runs with a stale template (a subPath mount is never refreshed in place)
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-job-template",
-            metadata={"name": "hyperflow-job-template", "namespace": namespace, "labels": labels},
+            metadata={
+                "name": template_yaml.apply(lambda t: content_name(JOB_TEMPLATE_CONFIG_MAP, t)),
+                "namespace": namespace,
+                "labels": labels,
+            },
             data={"job-template.yaml": template_yaml},
+            immutable=True,
             opts=child,
         )
         server = args.get("server_mode", DEFAULT_SERVER_MODE)
         command = (
-            ["hflow", "start-server", "--host", "0.0.0.0", "--port", str(SERVER_PORT)]
+            # v1.5.7's usage has no --host/--port: the port is $PORT, the address 127.0.0.1
+            ["hflow", "start-server"]
             if server
             # workflows are started with `kubectl exec deploy/hyperflow-engine -- hflow run /work_dir`
             else ["/bin/sh", "-c", "while true; do sleep 3600; done"]
@@ -239,7 +320,7 @@ class HyperflowEngine(pulumi.ComponentResource):
             "name": "hyperflow",
             "image": args["image"],
             "command": command,
-            "env": engine_env(args, "redis"),
+            "env": engine_env(args, redis_secret, redis_host),
             "resources": container_resources(
                 args.get("cpu", DEFAULT_CPU), args.get("memory", DEFAULT_MEMORY)
             ),
@@ -256,8 +337,7 @@ class HyperflowEngine(pulumi.ComponentResource):
             ],
         }
         if server:
-            container["ports"] = [{"name": "http", "containerPort": SERVER_PORT, "protocol": "TCP"}]
-            container.update(http_probes("http", startup_seconds=120))
+            container.update(server_probes())
         else:
             # no port to probe: the process is a shell loop; exec probes would only test the shell
             container["livenessProbe"] = {"exec": {"command": ["hflow", "--version"]}, "periodSeconds": 60}
@@ -273,7 +353,7 @@ class HyperflowEngine(pulumi.ComponentResource):
             "containers": [container],
             "volumes": [
                 {"name": "work-dir", "persistentVolumeClaim": {"claimName": claim}},
-                {"name": "job-template", "configMap": {"name": "hyperflow-job-template"}},
+                {"name": "job-template", "configMap": {"name": config_map.metadata.name}},
                 {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
             ],
         }
@@ -298,19 +378,6 @@ class HyperflowEngine(pulumi.ComponentResource):
             "hyperflow-jobs-allow-redis": egress_spec(job_selector(env), [redis], ports(REDIS_PORT)),
             "hyperflow-jobs-allow-dns": dns_egress_spec(job_selector(env)),
         }
-        if server:
-            service(
-                f"{name}-service",
-                ENGINE,
-                namespace,
-                labels,
-                selector,
-                [service_port("http", SERVER_PORT)],
-                child,
-            )
-            rules_by_name["hyperflow-engine-allow-clients"] = ingress_spec(
-                selector, [{"podSelector": {}}], ports(SERVER_PORT)
-            )
         for policy_name, spec in rules_by_name.items():
             network_policy(
                 f"{name}-{policy_name.removeprefix('hyperflow-')}",
@@ -323,4 +390,11 @@ class HyperflowEngine(pulumi.ComponentResource):
 
         self.service_account = pulumi.Output.from_input(SERVICE_ACCOUNT)
         self.job_template_yaml = template_yaml
-        self.register_outputs({"service_account": self.service_account, "job_template_yaml": template_yaml})
+        self.job_template_config_map = config_map.metadata.name
+        self.register_outputs(
+            {
+                "service_account": self.service_account,
+                "job_template_yaml": template_yaml,
+                "job_template_config_map": self.job_template_config_map,
+            }
+        )

@@ -1,7 +1,13 @@
-"""One-shot HyperFlow Jobs: stage a workflow's input data, parse logs, draw the execution trace."""
+"""One-shot HyperFlow Jobs: stage a workflow's input data, parse logs, draw the execution trace.
+
+Only jobs that can run at deploy time (staging input data) are Jobs ``pulumi up`` creates and waits
+for. Jobs that need a finished workflow (log parsing, trace drawing) are suspended CronJobs: templates
+that never run on a schedule, started by hand after a workflow with
+``kubectl create job --from=cronjob/<name> <name>-<suffix>``.
+"""
 
 from collections.abc import Mapping
-from typing import Any, Required, TypedDict
+from typing import Any, NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -13,6 +19,9 @@ from ..k8s.resources import container_resources
 from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
 from .hyperflow_engine import HYPERFLOW_UID, WORK_DIR
 from .labels import SYSTEM
+
+NEVER = "0 0 1 1 *"
+"""The schedule of an on-demand CronJob, which is suspended anyway."""
 
 DEFAULT_TTL_SECONDS = 3600
 DEFAULT_BACKOFF_LIMIT = 1
@@ -29,6 +38,9 @@ class OneShotJob(TypedDict):
     """Pinned image."""
     command: list[str]
     """What it runs, with /work_dir mounted."""
+    on_demand: NotRequired[bool]
+    """Needs a finished workflow: a suspended CronJob to start by hand, not a Job run by ``pulumi up``.
+    Default: ``false``."""
 
 
 class HyperflowJobsArgs(TypedDict, total=False):
@@ -72,6 +84,7 @@ ARGS = v.ArgsSpec(
                     "name": v.dns_label,
                     "image": v.image_reference,
                     "command": v.list_of(v.non_empty_text, min_length=1),
+                    "on_demand": v.boolean,
                 },
             )
         ),
@@ -145,13 +158,28 @@ class HyperflowJobs(pulumi.ComponentResource):
                     },
                 },
             }
-            k8s.batch.v1.Job(
-                f"{name}-{job['name']}",
-                metadata={"name": job["name"], "namespace": namespace, "labels": labels},
-                spec=spec,
-                # a finished Job is immutable: a changed job is replaced, and its TTL removes the old one
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
-            )
+            metadata: Any = {"name": job["name"], "namespace": namespace, "labels": labels}
+            if job.get("on_demand", False):
+                cron_spec: Any = {
+                    # never due: suspended, and 1 January 00:00 at most once a year even if resumed
+                    "schedule": NEVER,
+                    "suspend": True,
+                    "concurrencyPolicy": "Forbid",
+                    "successfulJobsHistoryLimit": 1,
+                    "failedJobsHistoryLimit": 1,
+                    "jobTemplate": {"metadata": {"labels": labels}, "spec": spec},
+                }
+                k8s.batch.v1.CronJob(f"{name}-{job['name']}", metadata=metadata, spec=cron_spec, opts=child)
+            else:
+                k8s.batch.v1.Job(
+                    f"{name}-{job['name']}",
+                    metadata=metadata,
+                    spec=spec,
+                    # a finished Job is immutable: a changed job is replaced, and its TTL removes the old one
+                    opts=pulumi.ResourceOptions.merge(
+                        child, pulumi.ResourceOptions(delete_before_replace=True)
+                    ),
+                )
             names.append(job["name"])
         self.job_names = pulumi.Output.from_input(names)
         self.register_outputs({"job_names": self.job_names})

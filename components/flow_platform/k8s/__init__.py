@@ -21,8 +21,21 @@ from .network import (
 )
 from .quantity import GIB, MIB, Quantity, QuantityError, mebibytes, parse_quantity
 from .rbac import service_account_with_role
-from .resources import container_resources, limit_range_spec, resource_quota_spec
+from .resources import (
+    admitted_container_resources,
+    api_server_limit_range_item,
+    container_resources,
+    limit_range_spec,
+    resource_quota_spec,
+)
+from .rollout import checksum_annotations, content_checksum, rollout_budget_seconds, rollout_timeouts
 from .security import PSA_LEVELS, restricted_container_security_context, restricted_pod_security_context
+from .workload import (
+    component_depends_on,
+    pod_disruption_budget,
+    priority_class,
+    spread_across_zones_and_nodes,
+)
 
 __all__ = [
     "GIB",
@@ -34,9 +47,14 @@ __all__ = [
     "PodSecurityLevel",
     "Quantity",
     "QuantityError",
+    "admitted_container_resources",
     "api_server_egress_spec",
+    "api_server_limit_range_item",
+    "checksum_annotations",
     "cidr_peer",
+    "component_depends_on",
     "container_resources",
+    "content_checksum",
     "default_deny_spec",
     "dns_egress_spec",
     "egress_spec",
@@ -47,12 +65,17 @@ __all__ = [
     "namespace_peer",
     "network_policy",
     "parse_quantity",
+    "pod_disruption_budget",
     "pod_peer",
     "ports",
+    "priority_class",
     "resource_quota_spec",
     "restricted_container_security_context",
     "restricted_pod_security_context",
+    "rollout_budget_seconds",
+    "rollout_timeouts",
     "selector_labels",
     "service_account_with_role",
+    "spread_across_zones_and_nodes",
     "standard_labels",
 ]

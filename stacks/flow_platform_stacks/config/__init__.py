@@ -185,6 +185,12 @@ class StackConfig(Strict):
             raise KeyProblem(
                 ["hyperflow", "storage", "mode"], "'efs' needs aws.efs; use 'in-cluster' without AWS"
             )
+        if hyperflow is not None and hyperflow.storage.mode == "in-cluster" and self.environment == "prd":
+            raise KeyProblem(
+                ["hyperflow", "storage", "mode"],
+                "'in-cluster' is not allowed in prd: its NFS server runs as root with added capabilities "
+                "and a single replica; use 'efs'",
+            )
         if partek is not None:
             problem = partek.pull_auth_problem(aws is not None and aws.mirror() is not None)
             if problem is not None:

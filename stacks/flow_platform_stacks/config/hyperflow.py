@@ -1,11 +1,12 @@
 """The ``flow-platform:hyperflow`` block: storage, engine, redis, job pods and one-shot jobs."""
 
+import re
 from typing import Literal, Self
 
 from flow_platform.k8s import Quantity
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
-from ..errors import KeyProblem
+from ..errors import SECRET_MASK, KeyProblem
 from .base import Cpu, Memory, NamespaceName, ObjectName, Storage, Strict, SystemConfig, check_cidrs
 from .partek import ImageConfig
 
@@ -51,10 +52,45 @@ class EngineConfig(Strict):
     server_mode: bool = False
 
 
+REDIS_PASSWORD = re.compile(r"[A-Za-z0-9._~-]{16,}")
+"""URL-safe (it travels in ``redis://:<password>@host``) and long enough not to be guessed."""
+
+
+def redis_password_problem(password: str) -> str | None:
+    """Why a redis password is unusable, or None."""
+    if REDIS_PASSWORD.fullmatch(password):
+        return None
+    return (
+        "at least 16 characters from A-Z a-z 0-9 . _ ~ - (it is part of the redis URL); "
+        'e.g. pulumi config set --secret --path hyperflow.redis.password "$(openssl rand -hex 24)"'
+    )
+
+
+class RedisPersistenceConfig(Strict):
+    """An append-only file on a claim of its own: running workflows survive a redis restart."""
+
+    size: Storage
+    storage_class: ObjectName
+
+
 class RedisConfig(Strict):
     image: ImageConfig
     cpu: Cpu = Field(default_factory=lambda: Quantity.parse("100m"))
     memory: Memory = Field(default_factory=lambda: Quantity.parse("256Mi"))
+    """Request and limit; redis's ``maxmemory`` is three quarters of it (policy ``noeviction``)."""
+    password: SecretStr
+    """A secret: ``pulumi config set --secret --path hyperflow.redis.password ...``."""
+    persistence: RedisPersistenceConfig | None = None
+
+    @model_validator(mode="after")
+    def _password(self) -> Self:
+        password = self.password.get_secret_value()
+        # encrypted values cannot be read offline (render); the real CLI passes the plain text
+        if password != SECRET_MASK:
+            problem = redis_password_problem(password)
+            if problem:
+                raise KeyProblem(["password"], problem)
+        return self
 
 
 class WorkerConfig(Strict):
@@ -65,10 +101,19 @@ class WorkerConfig(Strict):
     memory: Memory = Field(default_factory=lambda: Quantity.parse("512Mi"))
     memory_limit: Memory | None = None
     ttl_seconds_after_finished: int = Field(default=600, ge=0)
-    backoff_limit: int = Field(default=0, ge=0, le=10)
+    backoff_limit: int = 0
+    """Must stay 0: engine v1.5.7 cannot retry a failed task (see the README)."""
 
     @model_validator(mode="after")
     def _limit(self) -> Self:
+        if self.backoff_limit != 0:
+            raise KeyProblem(
+                ["backoffLimit"],
+                "must be 0 with HyperFlow v1.5.7: its task executor reports a failure to redis before "
+                "Kubernetes could retry the pod, and the engine either stops the workflow before its own "
+                "retry runs or, without the stop switch, waits forever once retries run out; "
+                "rerun the workflow instead",
+            )
         if self.memory_limit is not None and self.memory_limit < self.memory:
             raise KeyProblem(
                 ["memoryLimit"], f"{self.memory_limit} is below the request memory ({self.memory})"
@@ -93,6 +138,10 @@ class JobsConfig(Strict):
     def enabled(self) -> dict[str, OneShotJobConfig]:
         jobs = {"data-staging": self.data_staging, "log-parser": self.log_parser, "viz-trace": self.viz_trace}
         return {name: job for name, job in jobs.items() if job is not None}
+
+
+ON_DEMAND_JOBS = frozenset({"log-parser", "viz-trace"})
+"""Jobs that need a finished workflow's logs: never run by ``pulumi up``."""
 
 
 class HyperflowConfig(SystemConfig):
