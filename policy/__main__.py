@@ -4,8 +4,11 @@ Run by the Pulumi CLI as its own process: ``PolicyPack`` serves the Analyzer gRP
 prints its port. Levels and settings per environment live in ``config/<env>.json``.
 """
 
+from flow_policies import speed
 from flow_policies.pack import DEFAULT_LEVEL, policies
 from pulumi_policy import PolicyPack
+
+speed.install()  # convert each request once, not once per policy
 
 PolicyPack(
     name="flow-platform-guardrails",

@@ -4,8 +4,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import ENVS, Stack, raw_stack_yaml, run_config
-from flow_platform_stacks.harness import FlowMocks, RecordingMonitor
+from conftest import ENVS, Stack, raw_stack_yaml, run_config, stack_config
+from flow_platform_stacks.harness import FlowMocks, RecordingMonitor, run_program
 
 ACCOUNTS = {"dev": "111111111111", "tst": "111111111111", "uat": "222222222222", "prd": "333333333333"}
 
@@ -26,7 +26,7 @@ HOME = "partek-home"
     [
         ("dev", None),
         ("tst", None),
-        ("uat", "arn:aws:kms:us-west-2:222222222222:alias/flow-platform-uat"),
+        ("uat", "arn:aws:kms:us-west-2:222222222222:key/5e2f9a1c-7b3d-4c8e-a6f1-2d9b8c7e6a5f"),
         ("prd", "arn:aws:kms:us-west-2:333333333333:key/0b7c2a1e-4d5f-4a6b-9c8d-7e6f5a4b3c2d"),
     ],
 )
@@ -34,7 +34,8 @@ def test_file_system_is_encrypted_with_the_configured_key(stack: Any, env: str, 
     [fs] = _aws(stack(env), "efs/fileSystem:FileSystem", HOME)
     assert fs.inputs["encrypted"] is True
     assert fs.inputs.get("kmsKeyId") == kms
-    assert fs.inputs["creationToken"] == f"flow-platform-{env}-partek-partek-flow-home"
+    namespace = {"dev": "partek-dev", "tst": "partek-tst", "uat": "partek-flow-uat", "prd": "partek-flow-prd"}
+    assert fs.inputs["creationToken"] == f"flow-platform-{env}-{namespace[env]}-partek-flow-home"
     assert fs.inputs["tags"]["env"] == env and fs.inputs["tags"]["system"] == "partek"
 
 
@@ -52,6 +53,32 @@ def test_throughput_lifecycle_and_backups_come_from_config(stack: Any) -> None:
     }
 
 
+def test_file_system_policy_lets_the_access_point_mount(env_stack: Stack) -> None:
+    """#15.1: the rendered policy allows ClientMount/ClientWrite via a mount target and this
+    stack's access point only; renamed from "-tls-only" with an alias, so it updates in place."""
+    [policy] = _aws(env_stack, "efs/fileSystemPolicy:FileSystemPolicy", HOME)
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    allow = statements["MountThroughTheAccessPoint"]
+    assert allow["Condition"]["StringEquals"] == {
+        "elasticfilesystem:AccessPointArn": "<computed:partek-home-ap.arn>"
+    }
+    assert allow["Condition"]["Bool"] == {"elasticfilesystem:AccessedViaMountTarget": "true"}
+    assert "elasticfilesystem:ClientRootAccess" not in allow["Action"]
+    assert any("partek-home-tls-only" in alias for alias in policy.options["aliases"])
+
+
+def test_efs_names_carry_the_namespace_and_create_only_names_are_never_diffed(stack: Any) -> None:
+    """#10: unique per use (namespace in the token and group name); the create-only inputs are
+    ignored after creation so existing file systems and groups are never replaced by the rename."""
+    prd = stack("prd")
+    [fs] = _aws(prd, "efs/fileSystem:FileSystem", HOME)
+    [group] = _aws(prd, "ec2/securityGroup:SecurityGroup", HOME)
+    assert fs.inputs["creationToken"] == "flow-platform-prd-partek-flow-prd-partek-flow-home"
+    assert group.inputs["name"] == "flow-platform-prd-partek-flow-prd-partek-flow-home-efs"
+    assert fs.options["ignore_changes"] == ["creationToken"]
+    assert group.options["ignore_changes"] == ["description", "name"]
+
+
 def test_security_group_admits_exactly_nfs_from_the_node_group(env_stack: Stack) -> None:
     facts = raw_stack_yaml(env_stack.name)["config"]["flow-platform:aws"]["cluster"]
     [group] = _aws(env_stack, "ec2/securityGroup:SecurityGroup", HOME)
@@ -66,12 +93,42 @@ def test_security_group_admits_exactly_nfs_from_the_node_group(env_stack: Stack)
     assert not _aws(env_stack, "SecurityGroupEgressRule")
 
 
-def test_one_mount_target_per_private_subnet(env_stack: Stack) -> None:
+def test_one_mount_target_per_private_subnet_when_each_is_in_its_own_zone(env_stack: Stack) -> None:
     subnets = raw_stack_yaml(env_stack.name)["config"]["flow-platform:aws"]["cluster"]["privateSubnetIds"]
     targets = _aws(env_stack, "efs/mountTarget:MountTarget", HOME)
     assert sorted(t.inputs["subnetId"] for t in targets) == sorted(subnets)
     group = _aws(env_stack, "ec2/securityGroup:SecurityGroup", HOME)[0]
     assert all(t.inputs["securityGroups"] == [f"<computed:{group.name}.id>"] for t in targets)
+
+
+def test_two_subnets_in_one_zone_get_one_mount_target() -> None:
+    """#15.14: zones are looked up (aws.ec2.getSubnet); EFS allows one mount target per AZ."""
+    config = raw_stack_yaml("prd")["config"]
+    zones = {
+        "subnet-0d1e2f3a4b5c60742": "us-west-2a",
+        "subnet-0d1e2f3a4b5c60743": "us-west-2a",
+        "subnet-0d1e2f3a4b5c60744": "us-west-2b",
+    }
+    monitor = RecordingMonitor(FlowMocks(subnet_zones=zones))
+    registrations = run_config("prd", config, monitor=monitor)
+    targets = [r for r in registrations if r.type.endswith("MountTarget") and r.name.startswith(HOME)]
+    assert sorted(t.inputs["subnetId"] for t in targets) == [
+        "subnet-0d1e2f3a4b5c60742",
+        "subnet-0d1e2f3a4b5c60744",
+    ]
+    assert isinstance(monitor.mocks, FlowMocks) and monitor.mocks.stand_ins == [], "every zone was given"
+
+
+def test_the_offline_render_says_which_lookup_answers_are_stand_ins(env_stack: Stack) -> None:
+    """#15.14: without given zones the mocks answer with the provider's region and say so."""
+    config, secrets = stack_config(env_stack.name)
+    mocks = FlowMocks()
+    run_program(env_stack.name, config, secrets, monitor=RecordingMonitor(mocks))
+    subnets = raw_stack_yaml(env_stack.name)["config"]["flow-platform:aws"]["cluster"]["privateSubnetIds"]
+    assert len(mocks.stand_ins) == len(subnets)
+    for subnet, note in zip(sorted(subnets), mocks.stand_ins, strict=True):
+        assert note.startswith(f"aws:ec2/getSubnet {subnet}: availabilityZone us-west-2")
+        assert "stand-in" in note
 
 
 def test_access_point_maps_everyone_to_1000_and_owns_its_root(env_stack: Stack) -> None:
@@ -153,7 +210,24 @@ def test_repositories_are_immutable_scanned_encrypted_and_private(stack: Any) ->
         assert inputs["imageScanningConfiguration"] == {"scanOnPush": True}
         assert inputs["encryptionConfigurations"][0]["encryptionType"] == "KMS"
         assert inputs["forceDelete"] is False
-    assert not _aws(prd, "ecr/repositoryPolicy:RepositoryPolicy"), "no repository policy: nothing public"
+    policies = _aws(prd, "ecr/repositoryPolicy:RepositoryPolicy")
+    assert sorted(p.name for p in policies) == sorted(
+        f"mirror-{logical}-import"
+        for logical in (
+            "aws-cli",
+            "flexlm",
+            "flink",
+            "flink-operator",
+            "hyperflow",
+            "hyperflow-worker",
+            "redis",
+            "skopeo",
+        )
+    ), "a policy on each pull-through repository, none on the copied one"
+    for policy in policies:
+        [statement] = json.loads(policy.inputs["policy"])["Statement"]
+        assert statement["Action"] == ["ecr:BatchImportUpstreamImage"]
+        assert statement["Principal"] == {"AWS": ["arn:aws:iam::333333333333:role/flow-prd-eks-nodes"]}
     tst = {r.inputs["name"]: r.inputs for r in _aws(stack("tst"), "ecr/repository:Repository")}
     assert tst["flow-platform/partek-flow"]["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
 
@@ -185,7 +259,7 @@ def test_pull_through_cache_rules_only_for_the_upstreams_in_use(stack: Any) -> N
 
 def test_copy_job_role_may_push_only_to_the_copied_repository(stack: Any) -> None:
     prd = stack("prd")
-    [role] = _aws(prd, "iam/role:Role")
+    [role] = _aws(prd, "iam/role:Role", "mirror")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
     assert sorted(trust.values()) == [
         "sts.amazonaws.com",
@@ -193,6 +267,7 @@ def test_copy_job_role_may_push_only_to_the_copied_repository(stack: Any) -> Non
     ]
     [policy] = _aws(prd, "iam/rolePolicy:RolePolicy")
     statements = json.loads(policy.inputs["policy"])["Statement"]
+    assert "ecr:GetDownloadUrlForLayer" not in json.dumps(statements), "#15.4: no blob reads"
     push = next(s for s in statements if s["Sid"] == "PushMirroredImages")
     assert push["Resource"] == ["<computed:mirror-partek-flow.arn>"]
     assert [s["Action"] for s in statements if s["Resource"] == "*"] == ["ecr:GetAuthorizationToken"]
@@ -281,7 +356,177 @@ def test_a_cluster_stack_without_a_needed_output_is_a_config_error() -> None:
 def test_each_system_gets_its_own_file_system(stack: Any) -> None:
     tokens = sorted(r.inputs["creationToken"] for r in _aws(stack("prd"), "efs/fileSystem:FileSystem"))
     assert tokens == [
-        "flow-platform-prd-flink-flink-data",
-        "flow-platform-prd-hyperflow-work-dir",
-        "flow-platform-prd-partek-partek-flow-home",
+        "flow-platform-prd-flink-prd-flink-data",
+        "flow-platform-prd-hyperflow-prd-work-dir",
+        "flow-platform-prd-partek-flow-prd-partek-flow-home",
     ]
+
+
+# --- #15 items 3, 5, 13, 17 and the platform team's expectations ------------------------------
+
+
+def test_a_one_shot_copy_job_runs_before_the_workloads_that_use_copied_images(stack: Any) -> None:
+    """#15.3: the Job is named after the image list and the Partek workloads depend on it; the
+    FlexLM server (pulled through a cache) does not wait for it; the CronJob stays for drift."""
+    prd = stack("prd")
+    ns = "image-mirror-prd"
+    [job] = prd.objects("Job", ns)
+    assert job["metadata"]["name"].startswith("image-copy-")
+    spec = job["spec"]
+    assert "ttlSecondsAfterFinished" not in spec, "a self-deleting Job would be re-run after a refresh"
+    assert spec["template"]["spec"]["containers"][0]["command"] == ["sh", "/config/copy.sh"]
+    prd.one("CronJob", "image-copy", ns)
+    [job_reg] = [r for r in prd.registrations if r.type == "kubernetes:batch/v1:Job"]
+    headnode = prd.by_name("flow-headnode")
+    workers = prd.by_name("flow-workers")
+    assert job_reg.urn in headnode.options["depends_on"]
+    assert job_reg.urn in workers.options["depends_on"]
+    assert job_reg.urn not in prd.by_name("flexlm").options["depends_on"]
+    service_account = prd.by_name("mirror-copy-service-account")
+    assert service_account.urn in job_reg.options["depends_on"]
+
+
+def test_dev_without_a_mirror_has_no_copy_job(stack: Any) -> None:
+    assert not [j for j in stack("dev").objects("Job") if j["metadata"]["name"].startswith("image-copy")]
+
+
+def test_copy_job_egress_reaches_the_configured_endpoints(stack: Any) -> None:
+    """#15.13: prd reaches ECR and STS through interface endpoints in 10.40.200.0/24."""
+    policy = stack("prd").one("NetworkPolicy", "image-copy-allow-registries", "image-mirror-prd")
+    peers = policy["spec"]["egress"][0]["to"]
+    assert {"ipBlock": {"cidr": "10.40.200.0/24"}} in peers
+    assert policy["spec"]["egress"][0]["ports"] == [{"port": 443, "protocol": "TCP"}]
+
+
+@pytest.mark.parametrize("env", ["tst", "uat", "prd"])
+def test_enhanced_scanning_is_set_on_the_registry(stack: Any, env: str) -> None:
+    [scanning] = _aws(stack(env), "ecr/registryScanningConfiguration:RegistryScanningConfiguration")
+    assert scanning.inputs["scanType"] == "ENHANCED"
+    [rule] = scanning.inputs["rules"]
+    assert rule["scanFrequency"] == "CONTINUOUS_SCAN"
+    assert rule["repositoryFilters"] == [{"filter": "flow-platform*", "filterType": "WILDCARD"}]
+
+
+def test_prd_file_systems_have_an_explicit_backup_plan(stack: Any) -> None:
+    prd = stack("prd")
+    [vault] = _aws(prd, "backup/vault:Vault")
+    assert vault.options["protect"] is True and vault.inputs["forceDestroy"] is False
+    [plan] = _aws(prd, "backup/plan:Plan")
+    [rule] = plan.inputs["rules"]
+    assert rule["schedule"] == "cron(0 5 * * ? *)"
+    assert rule["lifecycle"] == {"deleteAfter": 35}
+    [selection] = _aws(prd, "backup/selection:Selection")
+    assert selection.inputs["selectionTags"] == [
+        {"type": "STRINGEQUALS", "key": "flow-platform-backup-plan", "value": "prd"}
+    ]
+    for fs in _aws(prd, "efs/fileSystem:FileSystem"):
+        assert fs.inputs["tags"]["flow-platform-backup-plan"] == "prd"
+    [role] = _aws(prd, "iam/role:Role", "efs-backup")
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+        "Service": "backup.amazonaws.com"
+    }
+    assert not _aws(stack("tst"), "backup/plan:Plan")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_default_providers_are_disabled_and_every_resource_names_its_provider(stack: Any, env: str) -> None:
+    """Pulumi's `pulumi:disable-default-providers` (pulumi/pulumi#8829): a resource or lookup
+    without an explicit provider fails instead of using ambient credentials or kube context."""
+    assert raw_stack_yaml(env)["config"]["pulumi:disable-default-providers"] == ["*"]
+    for reg in stack(env).registrations:
+        if reg.custom and not reg.type.startswith("pulumi:providers:"):
+            assert reg.provider, reg.urn
+
+
+def _set(config: dict[str, Any], path: str, value: Any) -> None:
+    top, *rest = path.split(".")
+    node = config[f"flow-platform:{top}"]
+    for part in rest[:-1]:
+        node = node[part]
+    node[rest[-1]] = value
+
+
+@pytest.mark.parametrize(
+    ("env", "path", "value", "fragments"),
+    [
+        (
+            "uat",
+            "aws.efs.kmsKeyArn",
+            "arn:aws:kms:us-west-2:222222222222:alias/flow-platform-uat",
+            ["flow-platform:aws.efs.kmsKeyArn", "aws kms describe-key"],
+        ),
+        (
+            "prd",
+            "aws.ecr.kmsKeyArn",
+            "arn:aws:kms:eu-west-1:333333333333:key/0b7c2a1e-4d5f-4a6b-9c8d-7e6f5a4b3c2d",
+            ["flow-platform:aws.ecr.kmsKeyArn", "the key is in eu-west-1"],
+        ),
+        ("tst", "aws.ecr.prefix", "flow-platform-research", ["flow-platform:aws.ecr.prefix", "at most 19"]),
+        ("prd", "aws.efs.backup", None, ["flow-platform:aws.efs.backup", "required where protect is true"]),
+        (
+            "tst",
+            "aws.ecr.nodeRoleArns",
+            [],
+            ["flow-platform:aws.ecr.nodeRoleArns", "BatchImportUpstreamImage"],
+        ),
+        (
+            "tst",
+            "aws.cluster.oidcProviderUrl",
+            "https://oidc.eks.us-west-2.amazonaws.com/id/OTHER0123456789ABCDEF0123456789",
+            ["flow-platform:aws.cluster.oidcProviderUrl", "both must name one cluster"],
+        ),
+    ],
+)
+def test_bad_aws_config_is_a_clear_error(
+    bad_config: Any, env: str, path: str, value: Any, fragments: list[str]
+) -> None:
+    result = bad_config(env, lambda config: _set(config, path, value))
+    for fragment in fragments:
+        assert fragment in result.message, result.message
+    assert result.registered == []
+
+
+def _project(tmp_path: Any, stacks: dict[str, dict[str, Any]]) -> Any:
+    import yaml
+
+    for name, ecr in stacks.items():
+        config = {
+            "flow-platform:environment": name,
+            "flow-platform:aws": {"accountId": "111111111111", "region": "us-west-2", "ecr": ecr},
+        }
+        (tmp_path / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
+    return tmp_path
+
+
+def _tst_config() -> Any:
+    from flow_platform_stacks.loader import validate
+
+    text, secrets = stack_config("tst")
+    raw = {
+        key.split(":", 1)[1]: json.loads(value) if value.startswith(("{", "[")) else value
+        for key, value in text.items()
+        if key.startswith("flow-platform:")
+    }
+    return validate("tst", raw, {key.split(":", 1)[1] for key in secrets})
+
+
+def test_two_stacks_in_one_registry_may_not_share_a_prefix_or_the_scanning_configuration(
+    tmp_path: Any,
+) -> None:
+    """#15.17: dev and tst in one account; the registry's scanning document has one owner."""
+    from flow_platform_stacks.aws_foundation import registry_plan
+    from flow_platform_stacks.errors import ConfigError
+
+    cfg = _tst_config()
+    clean = _project(tmp_path, {"dev": {"nodeRoleArns": ["arn:aws:iam::111111111111:role/n"]}})
+    assert registry_plan(clean, "tst", cfg).scan_prefixes == ["flow-platform", "flow-platform-dev"]
+    (tmp_path / "Pulumi.broken.yaml").write_text("config: {flow-platform:aws: [\n")
+    assert registry_plan(clean, "tst", cfg).scan_prefixes == ["flow-platform", "flow-platform-dev"], (
+        "an unreadable sibling file is ignored (with a warning), not a crash"
+    )
+    clash = _project(tmp_path, {"dev": {"prefix": "flow-platform", "registryScanning": {}}})
+    with pytest.raises(ConfigError) as info:
+        registry_plan(clash, "tst", cfg)
+    message = str(info.value)
+    assert "flow-platform:aws.ecr.prefix" in message and "stack dev" in message
+    assert "flow-platform:aws.ecr.registryScanning" in message and "dev, tst" in message

@@ -365,7 +365,7 @@ AWS_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
         "KMS key that is not an ARN",
         "prd",
         _set("aws.ecr.kmsKeyArn", "alias/flow"),
-        ["flow-platform:aws.ecr.kmsKeyArn = 'alias/flow'", "should match pattern"],
+        ["flow-platform:aws.ecr.kmsKeyArn = 'alias/flow'", "a KMS key ARN"],
     ),
 ]
 HYPERFLOW_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [

@@ -164,3 +164,26 @@ def test_check_command_groups_violations_and_fails_on_a_mandatory_one(
         "  [mandatory] image-source: Deployment partek-flow-prd/flowheadnode:"
         " spec.template.spec.containers[0].image" in out
     )
+
+
+def test_each_request_is_converted_once_not_once_per_policy() -> None:
+    """flow_policies.speed memoizes pulumi_policy's per-policy conversion by request identity: the
+    pinned pulumi_policy has the layout it patches, and a new request is never served a cached one."""
+    import sys
+
+    sys.path.insert(0, str(PACK))
+    from flow_policies import speed
+    from google.protobuf import struct_pb2
+    from pulumi_policy import policy
+
+    assert speed.install() is True and speed.install() is True
+    first, second = struct_pb2.Struct(), struct_pb2.Struct()
+    first.update({"spec": {"a": 1}})
+    second.update({"spec": {"a": 1}})
+    converted = policy.json_format.MessageToDict(first)
+    assert policy.json_format.MessageToDict(first) is converted
+    assert policy.json_format.MessageToDict(second) is not converted
+    assert policy.json_format.MessageToDict(second) == converted
+    deserialized = policy.deserialize_properties(converted)
+    assert policy.deserialize_properties(converted) is deserialized
+    assert policy.unknown_checking_proxy(deserialized) is policy.unknown_checking_proxy(deserialized)

@@ -18,6 +18,7 @@ from pulumi_policy.proxy import UnknownValueError, _DictProxy, _ListProxy
 from . import aws, cluster, stack, workloads
 from .core import UNKNOWN, UNKNOWN_SENTINELS, Resource, plain, type_parts
 from .pods import FLINK_GROUP, LONG_RUNNING_KINDS, POD_SPEC_PATHS, SPARK_GROUP
+from .speed import memo_by_identity
 
 ResourceRule = Callable[[Resource, Mapping[str, Any]], list[str]]
 StackRule = Callable[[Sequence[Resource], Mapping[str, Any]], list[tuple[str, str]]]
@@ -384,6 +385,11 @@ def _props(props: Any) -> Any:
 
 
 def to_resource(args: Any) -> Resource:
+    """The resource as plain data: read once per request (see :mod:`.speed`), shared by every rule."""
+    return memo_by_identity("resource", args.props, lambda: _to_resource(args))  # type: ignore[no-any-return]
+
+
+def _to_resource(args: Any) -> Resource:
     options = {"protect": bool(getattr(args.opts, "protect", False))} if getattr(args, "opts", None) else {}
     dependencies = {
         str(k): [getattr(d, "urn", "") for d in v]

@@ -1,6 +1,8 @@
 """Compose the AWS foundations: the provider, the cluster's facts, the ECR mirror and EFS volumes."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -13,10 +15,19 @@ from flow_platform.aws import (
     ThroughputMode,
     mirror_uri,
 )
+from flow_platform.aws.documents import service_trust_policy
+from flow_platform.aws.ecr_mirror import enhanced_scanning_rules
+from flow_platform.aws.images import scoped_prefix
 
+from . import PROJECT
 from .config import AwsConfig, ClusterFacts, StackConfig
+from .config.aws import BackupConfig
 from .errors import ConfigError, Problem
 from .namespaces import guarded_namespace, namespace_sizes
+from .stackfile import stack_file_config
+
+BACKUP_TAG = "flow-platform-backup-plan"
+"""Tag on the file systems an env's AWS Backup plan selects."""
 
 MIRROR_GUARDRAILS = namespace_sizes(
     request=("100m", "256Mi"), limit="1Gi", maximum=("1", "2Gi"), quota=("2", "2Gi", "4Gi"), pods=4, claims=0
@@ -69,6 +80,107 @@ async def cluster_facts(stack: str, cfg: AwsConfig) -> ClusterFacts:
         ) from None
 
 
+@dataclass(frozen=True)
+class RegistryUser:
+    """A stack of this project that mirrors images into one account's registry in one region."""
+
+    stack: str
+    prefix: str
+    scans: bool
+
+
+@dataclass(frozen=True)
+class RegistryPlan:
+    """What this stack sets on its registry: the enhanced-scanning prefixes, when it owns that."""
+
+    scan_prefixes: list[str]
+
+
+def _registry_users(
+    project_dir: Path, stack: str, cfg: StackConfig
+) -> dict[tuple[str, str], list[RegistryUser]]:
+    """Every mirroring stack of the project by (account, region), this one from its validated config."""
+    users: dict[tuple[str, str], list[RegistryUser]] = {}
+    aws_cfg = cfg.aws
+    mirror = aws_cfg.mirror() if aws_cfg is not None else None
+    if aws_cfg is not None and mirror is not None:
+        users.setdefault((aws_cfg.account_id, aws_cfg.region), []).append(
+            RegistryUser(
+                stack, scoped_prefix(mirror.prefix, cfg.environment), mirror.registry_scanning is not None
+            )
+        )
+    for path in sorted(project_dir.glob("Pulumi.*.yaml")):
+        name = path.name.split(".")[1]
+        if name == stack:
+            continue
+        # another stack's file is read only for the shared-registry agreement: a file that
+        # cannot be read is that stack's problem, reported as a warning here
+        try:
+            config = stack_file_config(path)
+            block = config.get(f"{PROJECT}:aws")
+            if not isinstance(block, dict):
+                continue
+            ecr = block.get("ecr")
+            if not isinstance(ecr, dict) or ecr.get("enabled") is False:
+                continue
+            env = str(config.get(f"{PROJECT}:environment", name))
+            prefix = ecr.get("prefix")
+            registry = (str(block["accountId"]), str(block["region"]))
+            user = RegistryUser(
+                name,
+                scoped_prefix(prefix if isinstance(prefix, str) else None, env),
+                ecr.get("registryScanning") is not None,
+            )
+        except (ConfigError, AttributeError, KeyError, TypeError) as error:
+            reason = (
+                str(error).splitlines()[-1].strip()
+                if isinstance(error, ConfigError)
+                else "no accountId/region"
+            )
+            pulumi.log.warn(f"{path.name} is ignored for the shared ECR registry check: {reason}")
+            continue
+        users.setdefault(registry, []).append(user)
+    return users
+
+
+def registry_plan(project_dir: Path, stack: str, cfg: StackConfig) -> RegistryPlan:
+    """Check the stacks sharing this stack's registry; say what this one sets on it.
+
+    Two stacks with one prefix in one registry would share (and fight over) repositories, and
+    the registry's scanning configuration is one document: at most one stack may own it, and it
+    covers every stack's prefix. Read before anything is registered, like the Flink operator plan.
+    """
+    aws_cfg = cfg.aws
+    mirror = aws_cfg.mirror() if aws_cfg is not None else None
+    if aws_cfg is None or mirror is None:
+        return RegistryPlan([])
+    peers = _registry_users(project_dir, stack, cfg)[(aws_cfg.account_id, aws_cfg.region)]
+    own = scoped_prefix(mirror.prefix, cfg.environment)
+    problems: list[Problem] = []
+    clash = sorted(p.stack for p in peers if p.prefix == own and p.stack != stack)
+    if clash:
+        problems.append(
+            Problem(
+                ("aws", "ecr", "prefix"),
+                f"{own!r} is also the mirror prefix of stack {', '.join(clash)} in account"
+                f" {aws_cfg.account_id} ({aws_cfg.region}): give each stack its own (the default is"
+                " flow-platform-<env>)",
+            )
+        )
+    owners = sorted(p.stack for p in peers if p.scans)
+    if len(owners) > 1:
+        problems.append(
+            Problem(
+                ("aws", "ecr", "registryScanning"),
+                f"stacks {', '.join(owners)} all set the registry's scanning configuration in account"
+                f" {aws_cfg.account_id} ({aws_cfg.region}): keep the block in exactly one of them",
+            )
+        )
+    if problems:
+        raise ConfigError(stack, problems)
+    return RegistryPlan(sorted(p.prefix for p in peers) if mirror.registry_scanning is not None else [])
+
+
 @dataclass
 class Foundation:
     """What the systems need from AWS: cluster facts and where each image is pulled from."""
@@ -80,17 +192,52 @@ class Foundation:
     volumes: dict[str, EfsSharedVolume] = field(default_factory=dict)
     """The EFS volume of each system that has one (for the stack outputs)."""
 
+    @property
+    def copied_images(self) -> list[str]:
+        """Logical images the copy job pushes before first use."""
+        return self.mirror.copied_images if self.mirror is not None else []
+
+    @property
+    def images_copied(self) -> pulumi.Resource | None:
+        """The one-shot copy Job of the current image list."""
+        return self.mirror.images_copied if self.mirror is not None else None
+
     def image(self, logical: str) -> str:
         return self.images[logical]
 
+    def after_images(self, opts: pulumi.ResourceOptions, *logical: str) -> pulumi.ResourceOptions:
+        """``opts`` plus a dependency on the copy Job when any of ``logical`` is copied, so a
+        workload is created (or rolled to a new tag) only once its image is in the mirror."""
+        if self.images_copied is None or not set(logical) & set(self.copied_images):
+            return opts
+        return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.images_copied]))
 
-def deploy(cfg: StackConfig, facts: ClusterFacts | None, opts: pulumi.ResourceOptions) -> Foundation:
+
+def deploy(
+    cfg: StackConfig,
+    facts: ClusterFacts | None,
+    opts: pulumi.ResourceOptions,
+    registry: RegistryPlan | None = None,
+) -> Foundation:
     """Register the ECR mirror (when enabled) and say which reference each image is pulled by."""
     upstream = cfg.images()
     aws_cfg = cfg.aws
+    if aws_cfg is not None and aws_cfg.efs is not None and aws_cfg.efs.backup is not None:
+        backup_plan(cfg.environment, aws_cfg.region, aws_cfg.efs.backup, cfg.protect, opts)
     mirror = aws_cfg.mirror() if aws_cfg is not None else None
     if aws_cfg is None or mirror is None or facts is None:
         return Foundation(aws_cfg, facts, upstream)
+    prefix = scoped_prefix(mirror.prefix, cfg.environment)
+    if registry is not None and registry.scan_prefixes and mirror.registry_scanning is not None:
+        aws.ecr.RegistryScanningConfiguration(
+            "registry-scanning",
+            scan_type="ENHANCED",
+            # plain snake_case dicts, which the SDK accepts for its Args types
+            rules=cast(
+                Any, enhanced_scanning_rules(registry.scan_prefixes, mirror.registry_scanning.frequency)
+            ),
+            opts=opts,
+        )
     copy_settings: CopyJobSettings | None = None
     if mirror.copy_job is not None:
         namespace = mirror.copy_job.namespace or f"image-mirror-{cfg.environment}"
@@ -100,11 +247,12 @@ def deploy(cfg: StackConfig, facts: ClusterFacts | None, opts: pulumi.ResourceOp
             "namespace": namespace,
             "schedule": mirror.copy_job.schedule,
             "copier_image": mirror_uri(
-                aws_cfg.account_id, aws_cfg.region, mirror.prefix, "skopeo", mirror.copy_job.copier_image
+                aws_cfg.account_id, aws_cfg.region, prefix, "skopeo", mirror.copy_job.copier_image
             ),
             "aws_cli_image": mirror_uri(
-                aws_cfg.account_id, aws_cfg.region, mirror.prefix, "aws-cli", mirror.copy_job.aws_cli_image
+                aws_cfg.account_id, aws_cfg.region, prefix, "aws-cli", mirror.copy_job.aws_cli_image
             ),
+            "endpoint_cidrs": mirror.copy_job.endpoint_cidrs,
             "source_auth": pulumi.Output.secret(mirror.copy_job.source_auth.get_secret_value()),
             "oidc_provider_arn": facts.oidc_provider_arn,
             "oidc_issuer": facts.oidc_provider_url,
@@ -113,8 +261,9 @@ def deploy(cfg: StackConfig, facts: ClusterFacts | None, opts: pulumi.ResourceOp
         "env": cfg.environment,
         "account_id": aws_cfg.account_id,
         "region": aws_cfg.region,
-        "prefix": mirror.prefix,
+        "prefix": prefix,
         "images": upstream,
+        "puller_role_arns": mirror.node_role_arns,
         "keep_tagged": mirror.keep_tagged,
         "untagged_days": mirror.untagged_days,
         "mutable_tag_patterns": mirror.mutable_tag_patterns,
@@ -128,10 +277,78 @@ def deploy(cfg: StackConfig, facts: ClusterFacts | None, opts: pulumi.ResourceOp
         mirror_args["copy_job"] = copy_settings
     ecr = EcrMirror("mirror", mirror_args, opts)
     images = {
-        logical: mirror_uri(aws_cfg.account_id, aws_cfg.region, mirror.prefix, logical, ref)
+        logical: mirror_uri(aws_cfg.account_id, aws_cfg.region, prefix, logical, ref)
         for logical, ref in upstream.items()
     }
     return Foundation(aws_cfg, facts, images, ecr)
+
+
+def backup_rule(env: str, backup: BackupConfig) -> dict[str, Any]:
+    """The plan's one rule: schedule and retention from config, into the env's vault."""
+    lifecycle: dict[str, Any] = {"delete_after": backup.delete_after_days}
+    if backup.cold_storage_after_days is not None:
+        lifecycle["cold_storage_after"] = backup.cold_storage_after_days
+    return {
+        "rule_name": f"flow-platform-{env}-daily",
+        "target_vault_name": f"flow-platform-{env}",
+        "schedule": backup.schedule,
+        "start_window": 60,
+        "completion_window": 24 * 60,
+        "lifecycle": lifecycle,
+    }
+
+
+def partition(region: str) -> str:
+    """The ARN partition of a region."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def backup_plan(
+    env: str, region: str, backup: BackupConfig, protect: bool, opts: pulumi.ResourceOptions
+) -> aws.backup.Plan:
+    """An AWS Backup vault, plan and selection of the env's file systems (by tag), with a role
+    only AWS Backup can assume. The vault holds the recovery points: protected like the data."""
+    vault = aws.backup.Vault(
+        "efs-backup-vault",
+        name=f"flow-platform-{env}",
+        kms_key_arn=backup.vault_kms_key_arn,
+        force_destroy=False,
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(protect=protect, retain_on_delete=True)
+        ),
+    )
+    role = aws.iam.Role(
+        "efs-backup-role",
+        name=f"flow-platform-{env}-backup",
+        assume_role_policy=service_trust_policy("backup.amazonaws.com"),
+        opts=opts,
+    )
+    aws.iam.RolePolicyAttachment(
+        "efs-backup-role-policy",
+        role=role.name,
+        policy_arn=f"arn:{partition(region)}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+        opts=opts,
+    )
+    rule = backup_rule(env, backup)
+    plan = aws.backup.Plan(
+        "efs-backup-plan",
+        name=f"flow-platform-{env}-efs",
+        rules=[cast(Any, {**rule, "target_vault_name": vault.name})],
+        opts=opts,
+    )
+    aws.backup.Selection(
+        "efs-backup-selection",
+        name=f"flow-platform-{env}-efs",
+        plan_id=plan.id,
+        iam_role_arn=role.arn,
+        selection_tags=[{"type": "STRINGEQUALS", "key": BACKUP_TAG, "value": env}],
+        opts=opts,
+    )
+    return plan
 
 
 def shared_volume(
@@ -162,7 +379,7 @@ def shared_volume(
         "gid": 1000,
         "capacity": size,
         "protect": cfg.protect,
-        "tags": aws_cfg.tags,
+        "tags": {**aws_cfg.tags, **({BACKUP_TAG: cfg.environment} if efs.backup is not None else {})},
     }
     if efs.kms_key_arn:
         args["kms_key_arn"] = efs.kms_key_arn

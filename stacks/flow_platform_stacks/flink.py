@@ -153,7 +153,10 @@ def deploy(
                 "api_server_cidrs": api.cidrs,
                 "api_server_port": api.port,
             },
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+            foundation.after_images(
+                pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+                "flink-operator",
+            ),
         )
     shared_volume(
         "flink-data", cfg, foundation, "flink", namespace, CLAIM, str(block.cluster.storage_size), opts
@@ -197,7 +200,7 @@ def deploy(
             args["tls_secret"] = cluster.tls_secret
         if cluster.cluster_issuer:
             args["cluster_issuer"] = cluster.cluster_issuer
-    flink = FlinkCluster("flink-cluster", args, opts)
+    flink = FlinkCluster("flink-cluster", args, foundation.after_images(opts, "flink"))
     return {
         "namespace": namespace,
         "deployment": flink.deployment_name,

@@ -141,10 +141,22 @@ class FlowMocks(pulumi_mocks.Mocks):
 
     ``stack_outputs`` plays the stacks a program references (``pulumi.StackReference``): stack
     name -> its outputs. A stack not listed has no outputs.
+
+    Lookups (invokes) the stack makes get answers shaped like the provider's: a subnet's
+    Availability Zone is ``subnet_zones[id]`` or else derived from its id (three zones of the
+    provider's region). Every answer that is not a fact is listed in :attr:`stand_ins`, which the
+    render prints, so nobody mistakes it for the account's real layout.
     """
 
-    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+        subnet_zones: Mapping[str, str] | None = None,
+    ) -> None:
         self.stack_outputs = dict(stack_outputs or {})
+        self.subnet_zones = dict(subnet_zones or {})
+        self.aws_region = "us-east-1"
+        self.stand_ins: list[str] = []
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.typ == "pulumi:pulumi:StackReference":
@@ -165,12 +177,31 @@ class FlowMocks(pulumi_mocks.Mocks):
             state["spec"] = spec
         if args.typ.startswith("aws:"):
             state.setdefault("arn", computed(args.name, "arn"))
+        if args.typ == "pulumi:providers:aws" and isinstance(args.inputs.get("region"), str):
+            self.aws_region = args.inputs["region"]
         if args.typ == "aws:ecr/repository:Repository":
             state.setdefault("repositoryUrl", computed(args.name, "repositoryUrl"))
         return computed(args.name, "id"), state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        # the second element is the list of check failures: None is not "no failures" to the SDK
+        if args.token == "aws:ec2/getSubnet:getSubnet":
+            return self._subnet(str(args.args.get("id", ""))), []
+        raise NotImplementedError(
+            f"the offline render has no answer for lookup {args.token}: add one to FlowMocks"
+        )
+
+    def _subnet(self, subnet_id: str) -> dict[str, Any]:
+        """``aws.ec2.getSubnet`` by id: the fields the stack reads, zone from ``subnet_zones``."""
+        zone = self.subnet_zones.get(subnet_id)
+        if zone is None:
+            digits = subnet_id.removeprefix("subnet-")
+            index = int(digits, 16) % 3 if digits and all(c in "0123456789abcdef" for c in digits) else 0
+            zone = f"{self.aws_region}{'abc'[index]}"
+            note = f"aws:ec2/getSubnet {subnet_id}: availabilityZone {zone} (stand-in, derived from the id)"
+            if note not in self.stand_ins:
+                self.stand_ins.append(note)
+        return {"id": subnet_id, "availabilityZone": zone, "state": "available"}
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):

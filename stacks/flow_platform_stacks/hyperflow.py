@@ -70,7 +70,10 @@ def deploy(
                 "node_cidrs": storage.node_cidrs,
                 "protect": cfg.protect,
             },
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+            foundation.after_images(
+                pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+                "nfs-server",
+            ),
         )
 
     redis_args: HyperflowRedisArgs = {
@@ -85,7 +88,7 @@ def deploy(
     if block.redis.persistence is not None:
         redis_args["persistence_size"] = str(block.redis.persistence.size)
         redis_args["storage_class"] = block.redis.persistence.storage_class
-    redis = HyperflowRedis("hyperflow-redis", redis_args, opts)
+    redis = HyperflowRedis("hyperflow-redis", redis_args, foundation.after_images(opts, "redis"))
     worker = block.worker
     engine = HyperflowEngine(
         "hyperflow-engine",
@@ -106,7 +109,7 @@ def deploy(
             "api_server_cidrs": cfg.kubernetes.api_server.cidrs,
             "api_server_port": cfg.kubernetes.api_server.port,
         },
-        opts,
+        foundation.after_images(opts, "hyperflow", "hyperflow-worker"),
     )
     jobs = block.jobs.enabled()
     if jobs:
@@ -128,6 +131,6 @@ def deploy(
                 "ttl_seconds": block.jobs.ttl_seconds_after_finished,
                 "backoff_limit": block.jobs.backoff_limit,
             },
-            opts,
+            foundation.after_images(opts, *(f"hyperflow-{name}" for name in jobs)),
         )
     return {"namespace": namespace, "workDirClaim": CLAIM, "engineServiceAccount": engine.service_account}

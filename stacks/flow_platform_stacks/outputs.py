@@ -21,7 +21,8 @@ EXTRA_NAMESPACES = {
 }
 """Guarded namespaces beside the systems' own (resource name -> output key)."""
 NAMESPACE_KEYS = ("partek", "flink", "hyperflow", *EXTRA_NAMESPACES.values())
-SERVICE_KEYS = ("partekFlowUi", "flexlm", "flinkRest", "hyperflowServer", "redis", "nfsServer")
+SERVICE_KEYS = ("partekFlowUi", "flexlm", "flinkRest", "redis", "nfsServer")
+"""No HyperFlow server: v1.5.7 listens on 127.0.0.1 only, so there is no Service for it."""
 SYSTEM_KEYS: dict[str, dict[str, Any]] = {
     "partek": {"namespace": "", "url": "", "licenseAddress": "", "headnodeService": "", "homeClaim": ""},
     "flink": {"namespace": "", "deployment": "", "operatorInstalled": False, "restUrl": ""},

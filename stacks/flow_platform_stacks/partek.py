@@ -121,7 +121,10 @@ def deploy(
                 "protect": cfg.protect,
                 "priority_class_name": f"partek-critical-{env}",
             },
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails, critical])),
+            foundation.after_images(
+                pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails, critical])),
+                "flexlm",
+            ),
         )
         # the vendor: deploy the license server first; the headnode starts licensed only if it runs
         headnode_depends.append(server)
@@ -203,7 +206,10 @@ def deploy(
     headnode = FlowHeadnode(
         "flow-headnode",
         headnode_args,
-        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=headnode_depends)),
+        foundation.after_images(
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=headnode_depends)),
+            "partek-flow",
+        ),
     )
 
     workers = block.workers
@@ -229,7 +235,10 @@ def deploy(
         FlowWorkers(
             "flow-workers",
             worker_args,
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[headnode])),
+            foundation.after_images(
+                pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[headnode])),
+                "partek-flow",
+            ),
         )
 
     return {

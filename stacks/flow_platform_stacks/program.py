@@ -47,6 +47,7 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
     missing fact fails before anything but that stack reference is registered.
     """
     watch_namespaces = flink.operator_plan(project_dir or find_project_dir(), stack, cfg)
+    registry = aws_foundation.registry_plan(project_dir or find_project_dir(), stack, cfg)
     facts: ClusterFacts | None = None
     if cfg.aws is not None:
         facts = await aws_foundation.cluster_facts(stack, cfg.aws)
@@ -55,7 +56,7 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
         providers.append(aws_foundation.aws_provider(cfg.aws, cfg.environment))
     opts = pulumi.ResourceOptions(providers=providers)
     created = record_namespaces()
-    foundation = aws_foundation.deploy(cfg, facts, opts)
+    foundation = aws_foundation.deploy(cfg, facts, opts, registry)
     exports = empty_outputs()
     namespaces: dict[str, Any] = exports["namespaces"]
     services: dict[str, Any] = exports["services"]
@@ -102,8 +103,6 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
             result = hyperflow.deploy(cfg, block, namespace, system_opts, foundation)
             exports["hyperflow"] = system_outputs("hyperflow", result)
             services["redis"] = _dns(HYPERFLOW_SERVICES["redis"], namespace)
-            if block.engine.server_mode:
-                services["hyperflowServer"] = _dns(HYPERFLOW_SERVICES["server"], namespace)
     for resource_name, key in EXTRA_NAMESPACES.items():
         if resource_name in created:
             namespaces[key] = created[resource_name]
@@ -121,8 +120,8 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
     export_all(exports)
 
 
-HYPERFLOW_SERVICES = {"redis": "redis", "server": "hyperflow-engine", "nfs": "nfs-server"}
-"""Service names of HyperflowRedis, HyperflowEngine (server mode) and InClusterNfsServer."""
+HYPERFLOW_SERVICES = {"redis": "redis", "nfs": "nfs-server"}
+"""Service names of HyperflowRedis and InClusterNfsServer (the engine has none: see the README)."""
 
 
 def _dns(service: Any, namespace: Any) -> pulumi.Output[str]:

@@ -365,9 +365,8 @@ class ApiServer:
         tokens.write_text(f'{ADMIN_TOKEN},flow-platform-admin,uid-admin,"system:masters"\n')
         # etcd's fsyncs dominate start-up and writes; a RAM disk keeps the tier fast where there is one
         shm = Path("/dev/shm")
-        self._etcd_dir = Path(
-            tempfile.mkdtemp(prefix="flow-platform-etcd-", dir=shm if shm.is_dir() else None)
-        )
+        ram = shm.is_dir() and os.access(shm, os.W_OK)
+        self._etcd_dir = Path(tempfile.mkdtemp(prefix="flow-platform-etcd-", dir=shm if ram else None))
         client_port, peer_port, metrics_port, self.port = (free_port() for _ in range(4))
         etcd_url = f"http://127.0.0.1:{client_port}"
         peer_url = f"http://127.0.0.1:{peer_port}"

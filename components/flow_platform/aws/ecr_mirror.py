@@ -7,7 +7,7 @@ import pulumi_aws as aws
 
 from .. import PACKAGE
 from .. import validation as v
-from .documents import lifecycle_policy
+from .documents import lifecycle_policy, pull_through_import_policy
 from .image_copy_job import DEFAULT_SCHEDULE, ImageCopyJob
 from .images import CACHEABLE, ImageRef, cache_prefix, mirror_repository, mirror_uri, needs_copy
 
@@ -33,6 +33,9 @@ class CopyJobSettings(TypedDict, total=False):
     """The cluster's IAM OIDC provider ARN."""
     oidc_issuer: Required[pulumi.Input[str]]
     """The cluster's OIDC issuer URL."""
+    endpoint_cidrs: list[str]
+    """CIDRs of the VPC interface endpoints (ECR, STS) a private cluster reaches AWS through.
+    Default: none."""
 
 
 class EcrMirrorArgs(TypedDict, total=False):
@@ -45,7 +48,8 @@ class EcrMirrorArgs(TypedDict, total=False):
     region: Required[str]
     """The mirror's region."""
     prefix: str
-    """Repository name prefix. Default: ``flow-platform``."""
+    """Repository name prefix, unique per environment in an account (the stacks use
+    ``flow-platform-<env>`` unless configured). Default: ``flow-platform``."""
     images: Required[dict[str, str]]
     """Logical image name -> upstream reference with tag
     (e.g. ``partek-flow`` -> ``registry.partek.com/rtw:23.0809.22``)."""
@@ -60,6 +64,9 @@ class EcrMirrorArgs(TypedDict, total=False):
     credential_arns: dict[str, pulumi.Input[str]]
     """Secrets Manager ARNs for upstreams that need credentials (``docker-hub``, ``ghcr``).
     Default: none."""
+    puller_role_arns: list[str]
+    """IAM roles that pull (the node roles): granted ``ecr:BatchImportUpstreamImage`` on the
+    pull-through repositories. Default: none (no grant here: the roles' own policies must have it)."""
     copy_job: CopyJobSettings
     """Settings of the copy CronJob, needed when an image's registry cannot be cached. Default: none."""
     protect: bool
@@ -93,8 +100,10 @@ ARGS = v.ArgsSpec(
                 "source_auth": v.non_empty_text,
                 "oidc_provider_arn": v.arn,
                 "oidc_issuer": v.non_empty_text,
+                "endpoint_cidrs": v.list_of(v.cidr),
             },
         ),
+        "puller_role_arns": v.list_of(v.arn),
         "protect": v.boolean,
         "tags": v.map_of(v.text, keys=v.non_empty_text),
     },
@@ -123,9 +132,31 @@ def repository_settings(
     return settings
 
 
+SCAN_FREQUENCIES = ("SCAN_ON_PUSH", "CONTINUOUS_SCAN")
+
+
+def enhanced_scanning_rules(prefixes: list[str], frequency: str) -> list[dict[str, Any]]:
+    """Registry scanning rules: Amazon Inspector enhanced scanning of the repositories under
+    ``prefixes`` (wildcard filters). https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced.html
+    """
+    if frequency not in SCAN_FREQUENCIES:
+        raise ValueError(f"scan frequency {frequency!r} is not one of {', '.join(SCAN_FREQUENCIES)}")
+    if not prefixes:
+        raise ValueError("enhanced scanning needs at least one repository prefix")
+    return [
+        {
+            "scan_frequency": frequency,
+            "repository_filters": [
+                {"filter": f"{prefix}*", "filter_type": "WILDCARD"} for prefix in sorted(set(prefixes))
+            ],
+        }
+    ]
+
+
 class EcrMirror(pulumi.ComponentResource):
     """One repository per image, pull-through cache rules for the upstreams ECR can cache, and a
-    copy CronJob for the rest. ``image_uris`` maps each logical image to what workloads pull."""
+    copy Job and CronJob for the rest. ``image_uris`` maps each logical image to what workloads
+    pull; ``copied_images`` and :attr:`images_copied` say what to wait for before using them."""
 
     image_uris: pulumi.Output[dict[str, str]]
     """Logical image name -> mirror reference with tag."""
@@ -161,6 +192,18 @@ class EcrMirror(pulumi.ComponentResource):
             )
             repositories[logical] = repository
 
+        pullers = args.get("puller_role_arns", [])
+        prerequisites: list[pulumi.Resource] = list(repositories.values())
+        for logical, ref in sorted(args["images"].items()):
+            if pullers and not needs_copy(ref):
+                policy_resource = aws.ecr.RepositoryPolicy(
+                    f"{name}-{logical}-import",
+                    repository=repositories[logical].name,
+                    policy=pull_through_import_policy(pullers),
+                    opts=child,
+                )
+                prerequisites.append(policy_resource)
+
         cached = {
             CACHEABLE[ImageRef.parse(ref).registry] for ref in args["images"].values() if not needs_copy(ref)
         }
@@ -171,20 +214,25 @@ class EcrMirror(pulumi.ComponentResource):
                 raise ValueError(
                     f"the {key} pull-through cache needs a credential ARN (credential_arns[{key!r}])"
                 )
-            aws.ecr.PullThroughCacheRule(
+            rule = aws.ecr.PullThroughCacheRule(
                 f"{name}-cache-{key}",
                 ecr_repository_prefix=cache_prefix(prefix, upstream),
                 upstream_registry_url=upstream.upstream_url,
                 credential_arn=credentials.get(key) if upstream.needs_credentials else None,
                 opts=child,
             )
+            prerequisites.append(rule)
 
         copies = {logical: ref for logical, ref in args["images"].items() if needs_copy(ref)}
+        # plain attributes for Python callers, not outputs: the logical names the copy job pushes,
+        # and its one-shot Job of the current image list (None when nothing is copied)
+        self.copied_images: list[str] = sorted(copies)
+        self.images_copied: pulumi.Resource | None = None
         if copies:
             job = args.get("copy_job")
             if job is None:
                 raise ValueError(f"images {sorted(copies)} need the copy job (copy_job settings)")
-            ImageCopyJob(
+            copy_job = ImageCopyJob(
                 f"{name}-copy",
                 {
                     "env": env,
@@ -201,10 +249,13 @@ class EcrMirror(pulumi.ComponentResource):
                     "copier_image": job["copier_image"],
                     "aws_cli_image": job["aws_cli_image"],
                     "source_auth": job["source_auth"],
+                    "endpoint_cidrs": job.get("endpoint_cidrs", []),
                     "tags": tags,
                 },
-                child,
+                # the copy job's own images are pulled through the caches: import rights first
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=prerequisites)),
             )
+            self.images_copied = copy_job.copied
 
         self.image_uris = pulumi.Output.from_input(
             {

@@ -1,5 +1,6 @@
 """An EFS file system exposed to one namespace as a ReadWriteMany claim owned by a fixed UID/GID."""
 
+import hashlib
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Required, TypedDict
@@ -11,10 +12,38 @@ import pulumi_kubernetes as k8s
 from .. import PACKAGE
 from .. import validation as v
 from ..k8s.labels import standard_labels
-from .documents import efs_tls_only_policy
+from .documents import efs_access_point_policy
 
 NFS_PORT = 2049
 CSI_DRIVER = "efs.csi.aws.com"
+CREATION_TOKEN_MAX = 64
+"""CreateFileSystem ``CreationToken``: 1-64 characters, unique per account and region
+(https://docs.aws.amazon.com/efs/latest/ug/API_CreateFileSystem.html)."""
+
+
+def volume_base_name(env: str, namespace: str, claim_name: str) -> str:
+    """``flow-platform-<env>-<namespace>-<claim>``: unique per use (a claim name is unique in its
+    namespace, a namespace in its cluster, the env in the account), stable across updates."""
+    return f"flow-platform-{env}-{namespace}-{claim_name}"
+
+
+def creation_token(base: str) -> str:
+    """``base``, or when longer than EFS allows, its head and a hash of the whole, so two long
+    names never share a token."""
+    if len(base) <= CREATION_TOKEN_MAX:
+        return base
+    digest = hashlib.sha256(base.encode()).hexdigest()[:10]
+    return f"{base[: CREATION_TOKEN_MAX - 11].rstrip('-')}-{digest}"
+
+
+def mount_target_subnets(subnet_zones: dict[str, str]) -> list[str]:
+    """One subnet per Availability Zone (the lowest id, so the choice is stable): EFS allows one
+    mount target per AZ and fails the second (MountTargetConflict,
+    https://docs.aws.amazon.com/efs/latest/ug/API_CreateMountTarget.html)."""
+    chosen: dict[str, str] = {}
+    for subnet, zone in sorted(subnet_zones.items()):
+        chosen.setdefault(zone, subnet)
+    return sorted(chosen.values())
 
 
 class ThroughputMode(StrEnum):
@@ -56,7 +85,8 @@ class EfsSharedVolumeArgs(TypedDict, total=False):
     vpc_id: Required[pulumi.Input[str]]
     """The cluster's VPC."""
     subnet_ids: Required[list[str]]
-    """Private subnets: one mount target each. Plain strings, so each mount target has a stable name."""
+    """Private subnets (plain strings, so each mount target has a stable name); their zones are
+    looked up and one mount target is created per Availability Zone."""
     node_security_group_id: Required[pulumi.Input[str]]
     """The worker nodes' security group: the only source admitted on TCP 2049."""
     kms_key_arn: pulumi.Input[str]
@@ -129,7 +159,8 @@ class EfsSharedVolume(pulumi.ComponentResource):
     the access point, its root directory and its owner (``uid``:``gid``, because EFS ignores a
     pod's ``fsGroup``) are fixed, the volume's reclaim policy is ``Retain``, and every stateful
     piece is protected in prd and retained if removed from the program. Names and the creation
-    token are stable: changing sizes, throughput or tags updates in place.
+    token are unique per env, namespace and claim, and stable: changing sizes, throughput or tags
+    updates in place, and the create-only token and group name are never diffed after creation.
     """
 
     file_system_id: pulumi.Output[str]
@@ -155,18 +186,24 @@ class EfsSharedVolume(pulumi.ComponentResource):
         namespace, claim_name = args["namespace"], args["claim_name"]
         uid, gid = args.get("uid", DEFAULT_UID), args.get("gid", DEFAULT_GID)
         tags = {**args.get("tags", {}), "env": env, "system": system, "managed-by": "pulumi"}
-        base = f"flow-platform-{env}-{system}-{claim_name}"
+        # the namespace may be an Output (a chained NamespaceGuardrails.namespace_name)
+        base = pulumi.Output.from_input(namespace).apply(lambda ns: volume_base_name(env, ns, claim_name))
+        # Both are create-only: a change would replace the group, or worse the file system. Names
+        # chosen before they were unique per namespace stay as they are on existing resources.
+        create_only = pulumi.ResourceOptions(ignore_changes=["name", "description"])
 
         security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
-            name=f"{base}-efs",
-            description=f"EFS mount targets of {base}: NFS from the cluster nodes only",
+            name=pulumi.Output.concat(base, "-efs"),
+            description=pulumi.Output.concat(
+                "EFS mount targets of ", base, ": NFS from the cluster nodes only"
+            ),
             vpc_id=args["vpc_id"],
             revoke_rules_on_delete=True,
-            tags={**tags, "Name": f"{base}-efs"},
-            opts=child,
+            tags={**tags, "Name": pulumi.Output.concat(base, "-efs")},
+            opts=pulumi.ResourceOptions.merge(child, create_only),
         )
-        aws.vpc.SecurityGroupIngressRule(
+        nfs_rule = aws.vpc.SecurityGroupIngressRule(
             f"{name}-nfs-from-nodes",
             security_group_id=security_group.id,
             referenced_security_group_id=args["node_security_group_id"],
@@ -185,7 +222,7 @@ class EfsSharedVolume(pulumi.ComponentResource):
             ]
         file_system = aws.efs.FileSystem(
             f"{name}-fs",
-            creation_token=base,
+            creation_token=base.apply(creation_token),
             encrypted=True,
             kms_key_id=args.get("kms_key_arn"),
             performance_mode="generalPurpose",
@@ -193,7 +230,9 @@ class EfsSharedVolume(pulumi.ComponentResource):
             provisioned_throughput_in_mibps=args.get("provisioned_throughput_mibps"),
             lifecycle_policies=lifecycle,
             tags={**tags, "Name": base},
-            opts=stateful,
+            opts=pulumi.ResourceOptions.merge(
+                stateful, pulumi.ResourceOptions(ignore_changes=["creationToken"])
+            ),
         )
         aws.efs.BackupPolicy(
             f"{name}-backup",
@@ -201,20 +240,6 @@ class EfsSharedVolume(pulumi.ComponentResource):
             backup_policy={"status": "ENABLED"},
             opts=child,
         )
-        aws.efs.FileSystemPolicy(
-            f"{name}-tls-only",
-            file_system_id=file_system.id,
-            policy=file_system.arn.apply(efs_tls_only_policy),
-            opts=child,
-        )
-        for subnet_id in sorted(args["subnet_ids"]):
-            aws.efs.MountTarget(
-                f"{name}-mount-{subnet_id}",
-                file_system_id=file_system.id,
-                subnet_id=subnet_id,
-                security_groups=[security_group.id],
-                opts=child,
-            )
         access_point = aws.efs.AccessPoint(
             f"{name}-ap",
             file_system_id=file_system.id,
@@ -227,6 +252,33 @@ class EfsSharedVolume(pulumi.ComponentResource):
             opts=stateful,
         )
 
+        file_system_policy = aws.efs.FileSystemPolicy(
+            # was "-tls-only" (deny only); the alias updates it in place: a replacement would
+            # put the new policy and then delete "the" policy, leaving none
+            f"{name}-policy",
+            file_system_id=file_system.id,
+            policy=pulumi.Output.all(file_system.arn, access_point.arn).apply(
+                lambda arns: efs_access_point_policy(arns[0], arns[1])
+            ),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-tls-only")])
+            ),
+        )
+        zones = {
+            subnet: aws.ec2.get_subnet(id=subnet, opts=pulumi.InvokeOptions(parent=self)).availability_zone
+            for subnet in sorted(args["subnet_ids"])
+        }
+        mount_ready: list[pulumi.Resource] = [file_system_policy]
+        for subnet_id in mount_target_subnets(zones):
+            mount_target = aws.efs.MountTarget(
+                f"{name}-mount-{subnet_id}",
+                file_system_id=file_system.id,
+                subnet_id=subnet_id,
+                security_groups=[security_group.id],
+                # NFS is admitted before a client can find the mount target
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[nfs_rule])),
+            )
+            mount_ready.append(mount_target)
         labels = standard_labels(claim_name, env, system, component="storage")
         capacity = args.get("capacity", DEFAULT_CAPACITY)
         # the namespace may be an Output (a chained NamespaceGuardrails.namespace_name): join, never format
@@ -248,7 +300,8 @@ class EfsSharedVolume(pulumi.ComponentResource):
             f"{name}-pv",
             metadata={"name": volume_name, "labels": labels},
             spec=pv_spec,
-            opts=stateful,
+            # mountable only once a mount target is available and the policy admits the access point
+            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=mount_ready)),
         )
         claim_spec: Any = {
             "accessModes": ["ReadWriteMany"],

@@ -79,9 +79,34 @@ def ecr_registry(account_id: str, region: str) -> str:
     return f"{account_id}.dkr.ecr.{region}.amazonaws.com"
 
 
+CACHE_PREFIX_LENGTH = (2, 30)
+"""``ecrRepositoryPrefix`` length bounds: terraform-provider-aws internal/service/ecr/
+pull_through_cache_rule.go (``validation.StringLenBetween(2, 30)``), which pulumi-aws 7 wraps."""
+_CACHE_PREFIX = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+LONGEST_UPSTREAM_KEY = max(len(u.key) for u in CACHEABLE.values())
+
+
+def max_prefix_length() -> int:
+    """The longest repository prefix whose every cache rule prefix (``<prefix>-<key>``) fits."""
+    return CACHE_PREFIX_LENGTH[1] - 1 - LONGEST_UPSTREAM_KEY
+
+
 def cache_prefix(prefix: str, upstream: Upstream) -> str:
-    """The repository prefix of a pull-through cache rule."""
-    return f"{prefix}-{upstream.key}"
+    """The repository prefix of a pull-through cache rule, checked as AWS checks it."""
+    value = f"{prefix}-{upstream.key}"
+    low, high = CACHE_PREFIX_LENGTH
+    if not low <= len(value) <= high or not _CACHE_PREFIX.match(value):
+        raise ValueError(
+            f"pull-through cache prefix {value!r} must be {low}-{high} characters of lowercase letters,"
+            f" digits and ._-/ (the mirror prefix {prefix!r} may have at most {max_prefix_length()})"
+        )
+    return value
+
+
+def scoped_prefix(prefix: str | None, env: str) -> str:
+    """The mirror's repository prefix: as configured, else ``flow-platform-<env>``, so two
+    environments sharing an account (dev and tst) never share a repository."""
+    return prefix if prefix is not None else f"flow-platform-{env}"
 
 
 def mirror_repository(prefix: str, logical_name: str, ref: str) -> str:

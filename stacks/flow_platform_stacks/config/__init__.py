@@ -199,6 +199,12 @@ class StackConfig(Strict):
             return self
         if self.environment == "prd" and aws.efs is not None and aws.efs.kms_key_arn is None:
             raise KeyProblem(["aws", "efs", "kmsKeyArn"], "required in prd: encrypt with a customer KMS key")
+        if self.protect and aws.efs is not None and aws.efs.backup is None:
+            raise KeyProblem(
+                ["aws", "efs", "backup"],
+                "required where protect is true: an AWS Backup plan (schedule, deleteAfterDays)"
+                " for the file systems",
+            )
         mirror = aws.mirror()
         if mirror is not None:
             images = self.images()
