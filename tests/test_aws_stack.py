@@ -116,7 +116,8 @@ def test_two_subnets_in_one_zone_get_one_mount_target() -> None:
         "subnet-0d1e2f3a4b5c60742",
         "subnet-0d1e2f3a4b5c60744",
     ]
-    assert isinstance(monitor.mocks, FlowMocks) and monitor.mocks.stand_ins == [], "every zone was given"
+    assert isinstance(monitor.mocks, FlowMocks)
+    assert not [n for n in monitor.mocks.stand_ins if "getSubnet" in n], "every zone was given"
 
 
 def test_the_offline_render_says_which_lookup_answers_are_stand_ins(env_stack: Stack) -> None:
@@ -125,8 +126,9 @@ def test_the_offline_render_says_which_lookup_answers_are_stand_ins(env_stack: S
     mocks = FlowMocks()
     run_program(env_stack.name, config, secrets, monitor=RecordingMonitor(mocks))
     subnets = raw_stack_yaml(env_stack.name)["config"]["flow-platform:aws"]["cluster"]["privateSubnetIds"]
-    assert len(mocks.stand_ins) == len(subnets)
-    for subnet, note in zip(sorted(subnets), mocks.stand_ins, strict=True):
+    notes = [n for n in mocks.stand_ins if n.startswith("aws:ec2/getSubnet")]
+    assert len(notes) == len(subnets)
+    for subnet, note in zip(sorted(subnets), notes, strict=True):
         assert note.startswith(f"aws:ec2/getSubnet {subnet}: availabilityZone us-west-2")
         assert "stand-in" in note
 
@@ -530,3 +532,75 @@ def test_two_stacks_in_one_registry_may_not_share_a_prefix_or_the_scanning_confi
     message = str(info.value)
     assert "flow-platform:aws.ecr.prefix" in message and "stack dev" in message
     assert "flow-platform:aws.ecr.registryScanning" in message and "dev, tst" in message
+
+
+def test_the_render_lists_the_stand_in_values_in_aws_md(tmp_path: Any, capsys: Any) -> None:
+    """#15.14: the offline render says which values came from a stand-in."""
+    from conftest import ROOT
+    from flow_platform_stacks.cli import main
+
+    assert main(["render", "tst", "--project-dir", str(ROOT), "--out", str(tmp_path / "tst")]) == 0
+    assert "lookup answers are offline stand-ins" in capsys.readouterr().out
+    text = (tmp_path / "tst" / "aws.md").read_text()
+    assert "## Stand-in values" in text
+    assert "aws:ec2/getSubnet subnet-0b1c2d3e4f5a60722: availabilityZone us-west-2" in text
+
+
+PRD_ISSUER = "https://oidc.eks.us-west-2.amazonaws.com/id/PRD0123456789ABCDEF0123456789AB"
+
+
+def _kubeconfig(tmp_path: Any, server: str) -> str:
+    import yaml
+
+    path = tmp_path / "kubeconfig"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "contexts": [{"name": "flow-prd", "context": {"cluster": "prd", "user": "u"}}],
+                "clusters": [{"name": "prd", "cluster": {"server": server}}],
+            }
+        )
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("issuer", "server", "fragment"),
+    [
+        ("https://oidc.eks.us-west-2.amazonaws.com/id/OTHER", "https://PRD.gr7.eks", "not oidcProviderUrl"),
+        (PRD_ISSUER, "https://OTHER.gr7.eks", "the kube context's server is 'https://OTHER.gr7.eks'"),
+    ],
+)
+def test_the_named_cluster_must_be_the_configured_one_and_the_kube_contexts(
+    tmp_path: Any, monkeypatch: Any, issuer: str, server: str, fragment: str
+) -> None:
+    """Platform team: the cluster's OIDC issuer (eks:DescribeCluster) must be oidcProviderUrl and its
+    endpoint the server of kubernetes.context."""
+    from flow_platform_stacks.errors import ConfigError
+
+    monkeypatch.setenv("KUBECONFIG", _kubeconfig(tmp_path, server))
+    clusters = {"flow-prd": {"issuer": issuer, "endpoint": "https://PRD.gr7.eks"}}
+    monitor = RecordingMonitor(FlowMocks(eks_clusters=clusters))
+    with pytest.raises(ConfigError) as info:
+        run_config("prd", raw_stack_yaml("prd")["config"], monitor=monitor)
+    assert "flow-platform:aws.cluster.name" in str(info.value) and fragment in str(info.value)
+    assert all(r.type.startswith("pulumi:providers:") for r in monitor.registrations), "only the providers"
+
+
+def test_a_matching_cluster_passes_and_offline_nothing_is_compared(tmp_path: Any, monkeypatch: Any) -> None:
+    from flow_platform_stacks.aws_foundation import cluster_mismatches, kube_context_server
+
+    monkeypatch.setenv("KUBECONFIG", _kubeconfig(tmp_path, "https://PRD.gr7.eks/"))
+    assert kube_context_server("flow-prd") == "https://PRD.gr7.eks/"
+    assert kube_context_server("other") is None
+    assert (
+        cluster_mismatches(
+            PRD_ISSUER, PRD_ISSUER.removeprefix("https://"), "https://prd.gr7.eks", "https://PRD.gr7.eks/"
+        )
+        == []
+    )
+    assert cluster_mismatches(PRD_ISSUER, None, None, None) == []
+    clusters = {"flow-prd": {"issuer": PRD_ISSUER, "endpoint": "https://PRD.gr7.eks"}}
+    assert run_config(
+        "prd", raw_stack_yaml("prd")["config"], monitor=RecordingMonitor(FlowMocks(eks_clusters=clusters))
+    )

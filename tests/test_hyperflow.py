@@ -371,6 +371,25 @@ def test_the_engine_connects_to_redis_with_the_password(stack: Any, env: str) ->
     assert refs == [{"name": "hyperflow-redis", "key": "password"}]
 
 
+@needs_node
+@pytest.mark.parametrize("env", ["dev", "prd"])
+def test_node_redis_reads_the_password_from_the_url_the_engine_and_tasks_get(stack: Any, env: str) -> None:
+    """node-redis 3 (the engine's, and the executor's ^3.1) sends AUTH <password> for ``redis://:pw@``."""
+    url = resolve_env(_engine_container(stack(env), env), NS[env], _secrets(stack(env), NS[env]))["REDIS_URL"]
+    create = ENGINE_DIR / "node_modules" / "redis" / "lib" / "createClient.js"
+    script = (
+        f"const create = require({json.dumps(str(create))});"
+        "const forms = [create({url: process.argv[1]}), create(process.argv[1])];"
+        "console.log(JSON.stringify(forms.map(o => [o.password, o.user || null, o.host, o.port])));"
+    )
+    assert NODE is not None
+    result = subprocess.run(
+        [NODE, "-e", script, url], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [[TEST_PASSWORD, None, "redis", "6379"]] * 2
+
+
 @pytest.mark.parametrize(("env", "limit", "persistent"), [("dev", "256Mi", False), ("prd", "1Gi", True)])
 def test_redis_has_auth_a_memory_bound_and_persistence_where_asked(
     stack: Any, env: str, limit: str, persistent: bool

@@ -202,9 +202,7 @@ def _spark_pods(resource: Resource, at: tuple[str, ...], patch: bool) -> list[Po
     pods = []
     for role in ("driver", "executor"):
         r = spec.get(role)
-        if r is None:
-            continue
-        if r is UNKNOWN:
+        if not isinstance(r, Mapping):  # absent, or unknown as a whole: nothing to judge
             continue
         template = dig(r, "template")
         pod = dig(template, "spec") if template is not None else {}
@@ -233,15 +231,10 @@ def _spark_pods(resource: Resource, at: tuple[str, ...], patch: bool) -> list[Po
         }
         pod = _with_main(pod, f"spark-kubernetes-{role}", main, first_is_main=True)
         for key, extra in (("containers", r.get("sidecars")), ("initContainers", r.get("initContainers"))):
-            if extra is UNKNOWN:
-                pod[key] = UNKNOWN
-            elif extra is not None:
-                pod[key] = [*items(pod.get(key)), *items(extra)]
-        metadata = (
-            dict(dig(template, "metadata") or {})
-            if isinstance(dig(template, "metadata") or {}, Mapping)
-            else {}
-        )
+            if extra is not None:  # unknown extras: one unknown container, the rest still judged
+                pod[key] = [*items(pod.get(key)), *(items(extra) if extra is not UNKNOWN else [UNKNOWN])]
+        template_metadata = dig(template, "metadata")
+        metadata = dict(template_metadata) if isinstance(template_metadata, Mapping) else {}
         if isinstance(r.get("annotations"), Mapping):
             metadata["annotations"] = {**(metadata.get("annotations") or {}), **r["annotations"]}
         pods.append(PodSpec(f"{base}.{role}(pod)", pod, metadata, partial=patch, named=True))

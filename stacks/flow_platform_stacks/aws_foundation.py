@@ -1,11 +1,13 @@
 """Compose the AWS foundations: the provider, the cluster's facts, the ECR mirror and EFS volumes."""
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
+import yaml
 from flow_platform.aws import (
     CopyJobSettings,
     EcrMirror,
@@ -78,6 +80,58 @@ async def cluster_facts(stack: str, cfg: AwsConfig) -> ClusterFacts:
             stack,
             [Problem(("aws", "clusterStack", "name"), f"its outputs are not usable cluster facts: {error}")],
         ) from None
+
+
+def cluster_mismatches(
+    configured_issuer: str, issuer: str | None, endpoint: str | None, kube_server: str | None
+) -> list[str]:
+    """Why the configured cluster is not the one EKS describes or the kube context points at."""
+    problems: list[str] = []
+    if issuer is not None and issuer.removeprefix("https://") != configured_issuer.removeprefix("https://"):
+        problems.append(f"the cluster's OIDC issuer is {issuer!r}, not oidcProviderUrl {configured_issuer!r}")
+    if (
+        endpoint is not None
+        and kube_server is not None
+        and endpoint.rstrip("/").lower() != kube_server.rstrip("/").lower()
+    ):
+        problems.append(
+            f"the cluster's endpoint is {endpoint!r} but the kube context's server is {kube_server!r}:"
+            " the stack would configure one cluster's IAM for another cluster's pods"
+        )
+    return problems
+
+
+def kube_context_server(context: str | None) -> str | None:
+    """The API server URL of ``context`` in the kubeconfig (``$KUBECONFIG``'s first file or
+    ``~/.kube/config``), or None when it cannot be read."""
+    if context is None:
+        return None
+    path = Path(os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or Path.home() / ".kube" / "config")
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+        [ctx] = [c["context"] for c in doc.get("contexts") or [] if c.get("name") == context]
+        [cluster] = [c["cluster"] for c in doc.get("clusters") or [] if c.get("name") == ctx["cluster"]]
+        server = cluster["server"]
+    except (OSError, yaml.YAMLError, ValueError, KeyError, TypeError):
+        return None
+    return server if isinstance(server, str) else None
+
+
+def check_cluster(stack: str, cfg: StackConfig, facts: ClusterFacts | None, provider: aws.Provider) -> None:
+    """With ``aws.cluster.name``: the named EKS cluster's issuer and endpoint must be the
+    configured ones (a config error otherwise). Registers nothing."""
+    if facts is None or facts.name is None:
+        return
+    cluster = aws.eks.get_cluster(name=facts.name, opts=pulumi.InvokeOptions(provider=provider))
+    identities = cluster.identities or []
+    oidcs = identities[0].oidcs if identities else []
+    issuer = oidcs[0].issuer if oidcs else None
+    if issuer is None:
+        pulumi.log.warn(f"cluster {facts.name!r}: no OIDC issuer to compare with oidcProviderUrl")
+    server = kube_context_server(cfg.kubernetes.context)
+    problems = cluster_mismatches(facts.oidc_provider_url, issuer, cluster.endpoint, server)
+    if problems:
+        raise ConfigError(stack, [Problem(("aws", "cluster", "name"), "; ".join(problems))])
 
 
 @dataclass(frozen=True)

@@ -152,9 +152,11 @@ class FlowMocks(pulumi_mocks.Mocks):
         self,
         stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
         subnet_zones: Mapping[str, str] | None = None,
+        eks_clusters: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.stack_outputs = dict(stack_outputs or {})
         self.subnet_zones = dict(subnet_zones or {})
+        self.eks_clusters = {name: dict(facts) for name, facts in (eks_clusters or {}).items()}
         self.aws_region = "us-east-1"
         self.stand_ins: list[str] = []
 
@@ -187,9 +189,26 @@ class FlowMocks(pulumi_mocks.Mocks):
         # the second element is the list of check failures: None is not "no failures" to the SDK
         if args.token == "aws:ec2/getSubnet:getSubnet":
             return self._subnet(str(args.args.get("id", ""))), []
+        if args.token == "aws:eks/getCluster:getCluster":
+            return self._cluster(str(args.args.get("name", ""))), []
         raise NotImplementedError(
             f"the offline render has no answer for lookup {args.token}: add one to FlowMocks"
         )
+
+    def _cluster(self, name: str) -> dict[str, Any]:
+        """``aws.eks.getCluster``: ``eks_clusters[name]`` (``issuer``, ``endpoint``), else no
+        identity and no endpoint, so nothing is compared offline (and the render says so)."""
+        facts = self.eks_clusters.get(name)
+        if facts is None:
+            note = f"aws:eks/getCluster {name}: no issuer or endpoint offline (stand-in: nothing compared)"
+            if note not in self.stand_ins:
+                self.stand_ins.append(note)
+            return {"name": name, "identities": []}
+        return {
+            "name": name,
+            "endpoint": facts.get("endpoint"),
+            "identities": [{"oidcs": [{"issuer": facts.get("issuer")}]}],
+        }
 
     def _subnet(self, subnet_id: str) -> dict[str, Any]:
         """``aws.ec2.getSubnet`` by id: the fields the stack reads, zone from ``subnet_zones``."""

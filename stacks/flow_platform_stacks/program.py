@@ -53,7 +53,9 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
         facts = await aws_foundation.cluster_facts(stack, cfg.aws)
     providers: list[pulumi.ProviderResource] = [kubernetes_provider(cfg)]
     if cfg.aws is not None:
-        providers.append(aws_foundation.aws_provider(cfg.aws, cfg.environment))
+        aws_provider = aws_foundation.aws_provider(cfg.aws, cfg.environment)
+        providers.append(aws_provider)
+        aws_foundation.check_cluster(stack, cfg, facts, aws_provider)
     opts = pulumi.ResourceOptions(providers=providers)
     created = record_namespaces()
     foundation = aws_foundation.deploy(cfg, facts, opts, registry)

@@ -5,7 +5,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,12 +72,21 @@ def evaluate_with_outputs(
     files: StackFiles, stack_outputs: dict[str, dict[str, Any]] | None = None
 ) -> tuple[list[Registration], dict[str, Any]]:
     """:func:`evaluate`, plus the stack outputs the program exported."""
+    registrations, outputs, _ = evaluate_with_stand_ins(files, stack_outputs)
+    return registrations, outputs
+
+
+def evaluate_with_stand_ins(
+    files: StackFiles, stack_outputs: dict[str, dict[str, Any]] | None = None
+) -> tuple[list[Registration], dict[str, Any], list[str]]:
+    """:func:`evaluate_with_outputs`, plus the lookup answers that came from stand-ins."""
     config, secret_keys = read_stack_file(files.stack_file, files.project_file)
-    monitor = RecordingMonitor(FlowMocks(stack_outputs))
+    mocks = FlowMocks(stack_outputs)
+    monitor = RecordingMonitor(mocks)
     registrations = run_program(
         files.stack, config, secret_keys, monitor=monitor, project_dir=files.project_file.parent
     )
-    return registrations, monitor.stack_outputs()
+    return registrations, monitor.stack_outputs(), list(mocks.stand_ins)
 
 
 def kubernetes_objects(registrations: Iterable[Registration]) -> list[dict[str, Any]]:
@@ -101,8 +110,12 @@ def _sort_key(obj: dict[str, Any]) -> tuple[int, str, str]:
     return (0 if obj.get("kind") == "Namespace" else 1, obj.get("kind", ""), metadata.get("name", ""))
 
 
-def _aws_summary(registrations: Iterable[Registration]) -> str:
+def _aws_summary(registrations: Iterable[Registration], stand_ins: Sequence[str] = ()) -> str:
     lines = ["# AWS resources", ""]
+    if stand_ins:
+        lines += ["## Stand-in values", "", "Offline lookups answered without the account (not facts):", ""]
+        lines += [f"- {note}" for note in stand_ins]
+        lines.append("")
     aws = [r for r in registrations if r.type.startswith("aws:") or r.type == "pulumi:providers:aws"]
     if not aws:
         lines.append("This stack registers no AWS resources.")
@@ -169,7 +182,9 @@ def _owned(out: Path) -> bool:
     return True
 
 
-def _render_files(registrations: list[Registration], outputs: dict[str, Any] | None) -> dict[str, str]:
+def _render_files(
+    registrations: list[Registration], outputs: dict[str, Any] | None, stand_ins: Sequence[str] = ()
+) -> dict[str, str]:
     """File name -> text of one render."""
     files: dict[str, str] = {}
     by_file: dict[str, list[dict[str, Any]]] = {}
@@ -180,14 +195,17 @@ def _render_files(registrations: list[Registration], outputs: dict[str, Any] | N
         files[filename] = yaml.safe_dump_all(objs, sort_keys=True, default_flow_style=False)
     resources = [r.as_json() for r in registrations]
     files[RESOURCES_FILE] = json.dumps(resources, indent=2, sort_keys=True) + "\n"
-    files[AWS_FILE] = _aws_summary(registrations)
+    files[AWS_FILE] = _aws_summary(registrations, stand_ins)
     if outputs is not None:
         files[OUTPUTS_FILE] = json.dumps(outputs, indent=2, sort_keys=True) + "\n"
     return files
 
 
 def write(
-    registrations: list[Registration], out: Path, outputs: dict[str, Any] | None = None
+    registrations: list[Registration],
+    out: Path,
+    outputs: dict[str, Any] | None = None,
+    stand_ins: Sequence[str] = (),
 ) -> dict[str, Counter[str]]:
     """Write the render into ``out`` atomically and return kinds per file.
 
@@ -197,7 +215,7 @@ def write(
     """
     out = Path(os.path.abspath(out))
     existing = _owned(out)
-    files = _render_files(registrations, outputs)
+    files = _render_files(registrations, outputs, stand_ins)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:

@@ -57,6 +57,9 @@ class ClusterFacts(Strict):
         pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/oidc\.eks\..+/id/[A-Z0-9]+$"
     )
     oidc_provider_url: str = Field(pattern=r"^(https://)?oidc\.eks\.[a-z0-9-]+\.amazonaws\.com/id/[A-Z0-9]+$")
+    name: str | None = Field(default=None, pattern=r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+    """The EKS cluster's name: when given, its OIDC issuer is read (``eks:DescribeCluster``) and
+    must be ``oidcProviderUrl``, and its endpoint the kube context's server."""
 
     @field_validator("private_subnet_ids")
     @classmethod
