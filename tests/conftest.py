@@ -1,7 +1,9 @@
 """Shared fixtures: run a stack under Pulumi's mock runtime and look at what it registered."""
 
+import contextlib
 import copy
 import functools
+import io
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from flow_platform_stacks.cli import main
 from flow_platform_stacks.errors import ConfigError
 from flow_platform_stacks.harness import (
     FlowMocks,
@@ -28,10 +31,18 @@ ENVS = ("dev", "tst", "uat", "prd")
 class Stack:
     """What one stack registered, with lookups tests need."""
 
-    def __init__(self, name: str, registrations: list[Registration], stack_outputs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        name: str,
+        registrations: list[Registration],
+        stack_outputs: dict[str, Any],
+        stand_ins: Iterable[str] = (),
+    ) -> None:
         self.name = name
         self.registrations = registrations
         self.stack_outputs = stack_outputs
+        self.stand_ins = tuple(stand_ins)
+        """The mocks' stand-in lookup answers (FlowMocks.stand_ins), in the order they were given."""
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -64,9 +75,10 @@ def stack_config(env: str) -> tuple[dict[str, str], list[str]]:
 @functools.cache
 def _rendered(env: str) -> Stack:
     config, secrets = stack_config(env)
-    monitor = RecordingMonitor(FlowMocks())
+    mocks = FlowMocks()
+    monitor = RecordingMonitor(mocks)
     registrations = run_program(env, config, secrets, monitor=monitor)
-    return Stack(env, registrations, monitor.stack_outputs())
+    return Stack(env, registrations, monitor.stack_outputs(), mocks.stand_ins)
 
 
 @pytest.fixture(params=ENVS)
@@ -78,6 +90,29 @@ def env_stack(request: pytest.FixtureRequest) -> Stack:
 @pytest.fixture
 def stack() -> Callable[[str], Stack]:
     return _rendered
+
+
+Rendered = Callable[[str], tuple[int, str, str, Path]]
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    """``flow-platform render <env>`` of a committed stack, run once per session: code, out, err, dir.
+
+    For tests that only read a render; tests that change the files or the directory render anew.
+    """
+    done: dict[str, tuple[int, str, str, Path]] = {}
+
+    def render(env: str) -> tuple[int, str, str, Path]:
+        if env not in done:
+            out = tmp_path_factory.mktemp(f"render-{env}") / env
+            stdout, stderr = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                code = main(["render", env, "--out", str(out), "--project-dir", str(ROOT)])
+            done[env] = (code, stdout.getvalue(), stderr.getvalue(), out)
+        return done[env]
+
+    return render
 
 
 def raw_stack_yaml(env: str) -> dict[str, Any]:

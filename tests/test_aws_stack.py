@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 from conftest import ENVS, Stack, raw_stack_yaml, run_config, stack_config
-from flow_platform_stacks.harness import FlowMocks, RecordingMonitor, run_program
+from flow_platform_stacks.harness import FlowMocks, RecordingMonitor
 
 ACCOUNTS = {"dev": "111111111111", "tst": "111111111111", "uat": "222222222222", "prd": "333333333333"}
 
@@ -122,11 +122,9 @@ def test_two_subnets_in_one_zone_get_one_mount_target() -> None:
 
 def test_the_offline_render_says_which_lookup_answers_are_stand_ins(env_stack: Stack) -> None:
     """#15.14: without given zones the mocks answer with the provider's region and say so."""
-    config, secrets = stack_config(env_stack.name)
-    mocks = FlowMocks()
-    run_program(env_stack.name, config, secrets, monitor=RecordingMonitor(mocks))
+    # the session's one evaluation of this env (conftest's Stack keeps the default mocks' stand-ins)
     subnets = raw_stack_yaml(env_stack.name)["config"]["flow-platform:aws"]["cluster"]["privateSubnetIds"]
-    notes = [n for n in mocks.stand_ins if n.startswith("aws:ec2/getSubnet")]
+    notes = [n for n in env_stack.stand_ins if n.startswith("aws:ec2/getSubnet")]
     assert len(notes) == len(subnets)
     for subnet, note in zip(sorted(subnets), notes, strict=True):
         assert note.startswith(f"aws:ec2/getSubnet {subnet}: availabilityZone us-west-2")
@@ -534,14 +532,12 @@ def test_two_stacks_in_one_registry_may_not_share_a_prefix_or_the_scanning_confi
     assert "flow-platform:aws.ecr.registryScanning" in message and "dev, tst" in message
 
 
-def test_the_render_lists_the_stand_in_values_in_aws_md(tmp_path: Any, capsys: Any) -> None:
+def test_the_render_lists_the_stand_in_values_in_aws_md(rendered: Any) -> None:
     """#15.14: the offline render says which values came from a stand-in."""
-    from conftest import ROOT
-    from flow_platform_stacks.cli import main
-
-    assert main(["render", "tst", "--project-dir", str(ROOT), "--out", str(tmp_path / "tst")]) == 0
-    assert "lookup answers are offline stand-ins" in capsys.readouterr().out
-    text = (tmp_path / "tst" / "aws.md").read_text()
+    code, out, err, directory = rendered("tst")  # `flow-platform render tst`, once per session
+    assert code == 0, err
+    assert "lookup answers are offline stand-ins" in out
+    text = (directory / "aws.md").read_text()
     assert "## Stand-in values" in text
     assert "aws:ec2/getSubnet subnet-0b1c2d3e4f5a60722: availabilityZone us-west-2" in text
 

@@ -624,6 +624,12 @@ STRICT_CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
         ["flow-platform:partek.quota.persistentVolumeClaims", "below the 1 claim(s)"],
     ),
     (
+        "one quota claim for the work dir and redis's data",
+        "prd",
+        _set("hyperflow.quota.persistentVolumeClaims", 1),
+        ["flow-platform:hyperflow.quota.persistentVolumeClaims", "1 is below the 2 claim(s)"],
+    ),
+    (
         "a StorageClass name the API server refuses",
         "dev",
         _set("hyperflow.storage.storageClass", "GP3_Fast"),

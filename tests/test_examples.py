@@ -114,12 +114,31 @@ def test_the_readmes_python_snippet_runs_under_mocks() -> None:
     assert deployment.provider and "k8s" in deployment.provider, "the snippet's provider reaches the children"
 
 
+def _typescript_calls(source: str) -> list[tuple[str, set[str]]]:
+    """(component, input names) of each ``new flowplatform.X("name", {...});`` in a TypeScript source."""
+    calls = re.findall(r"new flowplatform\.(\w+)\(\"[\w-]+\", \{(.*?)\}\);", source, re.DOTALL)
+    # nested object literals (maps such as quota) are not inputs: blank them before reading the keys
+    keys = []
+    for component, body in calls:
+        flat = re.sub(r"\{[^{}]*\}", "{}", re.sub(r"//[^\n]*", "", body))
+        keys.append((component, set(re.findall(r"(?:^|[,{])\s*(\w+)\s*:", flat))))
+    return keys
+
+
+def _assert_typescript_inputs_exist(source: str) -> None:
+    schema = _schema()
+    calls = _typescript_calls(source)
+    assert [component for component, _ in calls] == ["NamespaceGuardrails", "HyperflowRedis"]
+    for component, keys in calls:
+        resource = schema["resources"][f"flow-platform:index:{component}"]
+        assert keys <= set(resource["inputProperties"]), (component, keys - set(resource["inputProperties"]))
+        assert set(resource["requiredInputs"]) <= keys, (component, set(resource["requiredInputs"]) - keys)
+
+
 def test_the_readmes_typescript_snippet_names_schema_inputs() -> None:
     [snippet] = _readme_section_blocks("typescript")
-    schema = _schema()
-    calls = re.findall(r"new flowplatform\.(\w+)\(\"[\w-]+\", \{(.*?)\}\);", snippet, re.DOTALL)
-    assert [component for component, _ in calls] == ["NamespaceGuardrails", "HyperflowRedis"]
-    for component, body in calls:
-        inputs = schema["resources"][f"flow-platform:index:{component}"]["inputProperties"]
-        keys = set(re.findall(r"(?:^|[,{]\s*)(\w+):", re.sub(r"\{[^{}]*\}", "{}", body)))
-        assert keys and keys <= set(inputs), (component, keys - set(inputs))
+    _assert_typescript_inputs_exist(snippet)
+
+
+def test_the_typescript_example_passes_schema_inputs() -> None:
+    _assert_typescript_inputs_exist((EXAMPLES / "typescript" / "index.ts").read_text())

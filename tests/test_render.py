@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, Rendered
 from flow_platform_stacks.cli import main
 
 
@@ -22,10 +22,8 @@ def _tree(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
 
 
-def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = _render("prd", tmp_path, capsys)
+def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(rendered: Rendered) -> None:
+    code, out, err, tmp_path = rendered("prd")
     assert code == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         ".flow-platform-render.json",
@@ -51,10 +49,9 @@ def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(
     assert partek[0] == "Namespace" and partek[1:] == sorted(partek[1:])
 
 
-def test_resources_json_carries_type_name_parent_provider_inputs_and_options(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert _render("prd", tmp_path, capsys)[0] == 0
+def test_resources_json_carries_type_name_parent_provider_inputs_and_options(rendered: Rendered) -> None:
+    code, _, err, tmp_path = rendered("prd")
+    assert code == 0, err
     resources = json.loads((tmp_path / "resources.json").read_text())
     namespace = next(r for r in resources if r["name"] == "partek-namespace")
     assert namespace["type"] == "kubernetes:core/v1:Namespace"
@@ -67,10 +64,14 @@ def test_resources_json_carries_type_name_parent_provider_inputs_and_options(
     assert {"retain_on_delete", "ignore_changes", "aliases"} <= set(quota["options"])
 
 
-def test_render_is_byte_identical_across_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    first, second = tmp_path / "a", tmp_path / "b"
-    assert _render("dev", first, capsys)[0] == 0
-    assert _render("tst", second, capsys)[0] == 0  # something else in between
+def test_render_is_byte_identical_across_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rendered: Rendered
+) -> None:
+    code, _, err, first = rendered("dev")  # the session's first render of dev
+    assert code == 0, err
+    assert rendered("tst")[0] == 0  # something else in between
+    second = tmp_path / "b"
+    shutil.copytree(rendered("tst")[3], second)
     assert _render("dev", second, capsys)[0] == 0  # and over an earlier render
     assert _tree(first) == _tree(second)
 
@@ -313,20 +314,21 @@ def _shape(value: object, free: bool = False) -> object:
     return type(value).__name__
 
 
-def _outputs(env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
-    assert _render(env, tmp_path / env, capsys)[0] == 0
-    outputs: dict[str, object] = json.loads((tmp_path / env / "outputs.json").read_text())
+def _outputs(env: str, rendered: Rendered) -> dict[str, object]:
+    code, _, err, out = rendered(env)
+    assert code == 0, err
+    outputs: dict[str, object] = json.loads((out / "outputs.json").read_text())
     return outputs
 
 
-def test_outputs_json_has_one_shape_in_every_env(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    shapes = {env: _shape(_outputs(env, tmp_path, capsys)) for env in ("dev", "tst", "uat", "prd")}
+def test_outputs_json_has_one_shape_in_every_env(rendered: Rendered) -> None:
+    shapes = {env: _shape(_outputs(env, rendered)) for env in ("dev", "tst", "uat", "prd")}
     assert shapes["dev"] == shapes["tst"] == shapes["uat"] == shapes["prd"]
-    uat = json.loads((tmp_path / "uat" / "outputs.json").read_text())
+    uat = json.loads((rendered("uat")[3] / "outputs.json").read_text())
     # uat disables HyperFlow: its keys are there, empty
     assert uat["hyperflow"] == {"namespace": "", "workDirClaim": "", "engineServiceAccount": ""}
     assert uat["services"]["redis"] == "" and uat["namespaces"]["hyperflow"] == ""
-    dev = json.loads((tmp_path / "dev" / "outputs.json").read_text())
+    dev = json.loads((rendered("dev")[3] / "outputs.json").read_text())
     assert dev["ecr"] == {"repositoryUrls": {}} and dev["imageUris"] == {}, "dev has no mirror"
 
 

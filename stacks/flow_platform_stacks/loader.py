@@ -56,7 +56,10 @@ def _decode(text: str) -> Any:
     """Structured values arrive as JSON text; scalars stay strings for pydantic's lax coercion."""
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text  # a string that merely starts with a bracket
     return text
 
 
@@ -116,8 +119,24 @@ def validate(stack: str, raw: dict[str, Any], secret_keys: set[str]) -> StackCon
 def load(stack: str | None = None) -> StackConfig:
     """The current stack's validated config (raises :class:`ConfigError`)."""
     stack = stack or pulumi.get_stack()
-    foreign = namespace_problems(_all_keys())
     raw, secret_keys = raw_config()
+    return _checked(stack, namespace_problems(_all_keys()), raw, secret_keys)
+
+
+def check_texts(stack: str, texts: dict[str, str], secret_keys: list[str]) -> StackConfig:
+    """:func:`load` without the Pulumi runtime: full keys -> the text the CLI passes, as
+    :func:`~flow_platform_stacks.harness.read_stack_file` gives them."""
+    prefix = f"{PROJECT}:"
+    raw = {
+        k[len(prefix) :]: _decode(v)
+        for k, v in texts.items()
+        if k.startswith(prefix) and ":" not in k[len(prefix) :]
+    }
+    secrets = {k[len(prefix) :] for k in secret_keys if k.startswith(prefix)}
+    return _checked(stack, namespace_problems(set(texts)), raw, secrets)
+
+
+def _checked(stack: str, foreign: list[Problem], raw: dict[str, Any], secret_keys: set[str]) -> StackConfig:
     try:
         cfg = validate(stack, raw, secret_keys)
     except ConfigError as error:

@@ -3,8 +3,15 @@
 PyYAML keeps the last of two duplicate keys, expands aliases without bound and accepts any
 document; the Pulumi CLI (Go yaml.v3) refuses duplicates. This reads as strictly as the CLI, and
 bounds what aliases may expand to.
+
+Speed: parsed by libyaml (``yaml.CSafeLoader``, 7-9x the pure-Python parser) where PyYAML has it;
+the checks above live in the constructor and on the node graph, so they hold with either parser.
+A parsed document is kept by its text: the other stacks' files, read by every evaluation for the
+cross-stack agreements, are parsed once per process (and re-parsed when they change).
 """
 
+import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +25,11 @@ MAX_YAML_NODES = 50_000
 """Values a stack file may expand to through YAML aliases: refuses alias bombs before expanding."""
 
 
-class _StackFileLoader(yaml.SafeLoader):
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser with PyYAML's safe constructor; the pure-Python one where libyaml is missing."""
+
+
+class _StackFileLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     """PyYAML's safe loader, refusing duplicate keys (YAML forbids them; PyYAML keeps the last)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -38,7 +49,8 @@ class _StackFileLoader(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r} (first at line {first})", key_node.start_mark
                 )
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int], limit: int) -> int:
@@ -61,10 +73,16 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int], limit: int) -> int:
     return size
 
 
+_PARSED: dict[str, Any] = {}
+"""Text -> document of files read successfully (a few kilobytes each; bounded by _PARSED_MAX)."""
+_PARSED_MAX = 64
+
+
 def load_yaml_file(path: Path, what: str) -> Any:
     """One YAML document, strictly: size-bounded, no duplicate keys, no alias expansion bombs.
 
-    Raises :class:`ConfigError` naming the file and line.
+    Raises :class:`ConfigError` naming the file and line. Text parsed before (the same bytes) is
+    not parsed again; every caller gets its own copy of the document.
     """
     stack = stack_name_of(path)
 
@@ -79,6 +97,14 @@ def load_yaml_file(path: Path, what: str) -> Any:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise fail("is not UTF-8 text") from None
+    if text not in _PARSED:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[text] = _parse(text, fail)
+    return copy.deepcopy(_PARSED[text])
+
+
+def _parse(text: str, fail: Callable[..., ConfigError]) -> Any:
     loader = _StackFileLoader(text)
     try:
         node = loader.get_single_node()

@@ -281,6 +281,8 @@ class StackConfig(Strict):
                     + ")",
                 )
             claims = CLAIMS[system]
+            if isinstance(block, HyperflowConfig) and block.redis.persistence is not None:
+                claims += 1  # redis's own data claim
             if quota.persistent_volume_claims < claims:
                 raise KeyProblem(
                     [system, "quota", "persistentVolumeClaims"],

@@ -73,6 +73,10 @@ class Strict(BaseModel):
             for key, value in data.items():
                 if key in fields and isinstance(value, str) and not value.strip():
                     raise KeyProblem([key], "is empty: remove the key to leave it unset, or give it a value")
+                if key in fields and isinstance(value, list):
+                    for i, item in enumerate(value):
+                        if isinstance(item, str) and not item.strip():
+                            raise KeyProblem([key, i], "is empty: remove the item or give it a value")
         return data
 
 
