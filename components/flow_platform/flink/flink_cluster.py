@@ -304,7 +304,7 @@ class FlinkCluster(pulumi.ComponentResource):
             taskmanager_account(args),
             namespace,
             taskmanager_role_rules() if ha else [],
-            labels,
+            {**labels, "app.kubernetes.io/component": "flink-taskmanager"},
             child,
             automount_token=ha,
         )
