@@ -1,0 +1,161 @@
+"""flow-platform against a bare-SDK replay of the same resources, and the CLI's start-up (#20).
+
+    .venv/bin/python benchmarks/bench_speed.py [--pairs 9] [--write-readme]
+
+Both sides run in this one process, interleaved (program, replay, replay, program, ...), and the
+figure is the median of the per-pair ratios: on a shared, loaded machine only ratios mean anything.
+The replay registers what the program registered (types, names, inputs, parents, providers,
+``depends_on``, ``protect``), in the same order, as bare ``pulumi.CustomResource`` /
+``ComponentResource`` / ``ProviderResource`` objects under the same mocks: the ratio is what
+flow-platform (config validation, composition, typed SDK classes) adds to the SDK's own cost.
+``--write-readme`` replaces the table between the README's ``bench_speed`` markers, with the machine.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from flow_platform_stacks.harness import (
+    FlowMocks,
+    RecordingMonitor,
+    Registration,
+    read_stack_file,
+    run_program,
+)
+from flow_platform_stacks.render import StackFiles
+
+ROOT = Path(__file__).resolve().parents[1]
+ENVS = ("dev", "tst", "uat", "prd")
+BEGIN, END = "<!-- bench_speed: begin -->", "<!-- bench_speed: end -->"
+
+
+def replay_program(registrations: list[Registration]) -> Callable[[], None]:
+    """A program registering ``registrations`` (in registration order) with the bare SDK."""
+
+    def program() -> None:
+        made: dict[str, pulumi.Resource] = {}
+        for reg in registrations:
+            parent = made.get(reg.parent or "")
+            provider = made.get(reg.provider or "")
+            depends = [made[u] for u in reg.options.get("depends_on", []) if u in made]
+            opts = pulumi.ResourceOptions(
+                parent=parent,
+                provider=provider if isinstance(provider, pulumi.ProviderResource) else None,
+                depends_on=depends,
+                protect=bool(reg.options.get("protect")),
+            )
+            if reg.type.startswith("pulumi:providers:"):
+                package = reg.type.removeprefix("pulumi:providers:")
+                made[reg.urn] = pulumi.ProviderResource(package, reg.name, dict(reg.inputs), opts)
+            elif reg.custom:
+                made[reg.urn] = pulumi.CustomResource(reg.type, reg.name, dict(reg.inputs), opts)
+            else:
+                made[reg.urn] = pulumi.ComponentResource(reg.type, reg.name, None, opts)
+
+    return program
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def stack_ratios(pairs: int) -> list[tuple[str, int, float, float, float]]:
+    rows = []
+    for env in ENVS:
+        files = StackFiles.locate(env, ROOT)
+        config, secrets = read_stack_file(files.stack_file, files.project_file)
+        monitor = RecordingMonitor(FlowMocks())
+        run_program(env, config, secrets, monitor=monitor, project_dir=ROOT)  # warm-up; registration order
+        registrations = list(monitor.registrations)
+        replay = replay_program(registrations)
+
+        def ours() -> None:
+            run_program(env, config, secrets, project_dir=ROOT)  # noqa: B023
+
+        def bare() -> None:
+            run_program(env, {}, [], program=replay)  # noqa: B023
+
+        samples = []
+        for i in range(pairs):
+            order = (ours, bare) if i % 2 == 0 else (bare, ours)
+            times = {fn: _timed(fn) for fn in order}
+            samples.append((times[ours], times[bare]))
+        ratio = statistics.median(a / b for a, b in samples)
+        ours_ms = statistics.median(a for a, _ in samples) * 1000
+        bare_ms = statistics.median(b for _, b in samples) * 1000
+        rows.append((env, len(registrations), ours_ms, bare_ms, ratio))
+    return rows
+
+
+def help_ratio(pairs: int) -> tuple[float, float]:
+    """``flow-platform --help`` against a bare ``python -c pass``, as separate processes, interleaved."""
+    cli = [sys.executable, "-c", "from flow_platform_stacks.cli import run; run()", "--help"]
+    bare = [sys.executable, "-c", "pass"]
+    samples = []
+    for i in range(pairs):
+        order = (cli, bare) if i % 2 == 0 else (bare, cli)
+        times = {
+            tuple(cmd): _timed(lambda c=cmd: subprocess.run(c, capture_output=True, check=True))
+            for cmd in order
+        }
+        samples.append((times[tuple(cli)], times[tuple(bare)]))
+    return statistics.median(a for a, _ in samples), statistics.median(a - b for a, b in samples)
+
+
+def machine() -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{os.cpu_count()} cores (nproc {len(os.sched_getaffinity(0))}), Python {platform.python_version()},"
+        f" {platform.system()} {platform.machine()}, load average {load:.1f},"
+        f" {datetime.date.today().isoformat()}"
+    )
+
+
+def table(pairs: int) -> str:
+    lines = [
+        f"`benchmarks/bench_speed.py --pairs {pairs}` on {machine()}: medians of interleaved pairs;"
+        " the ratio is the median of per-pair ratios (flow-platform / bare-SDK replay).",
+        "",
+        "| env | resources | flow-platform | bare replay | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for env, count, ours_ms, bare_ms, ratio in stack_ratios(pairs):
+        lines.append(f"| {env} | {count} | {ours_ms:.1f} ms | {bare_ms:.1f} ms | {ratio:.2f} |")
+    help_s, over_s = help_ratio(pairs)
+    lines += [
+        "",
+        f"`flow-platform --help`: {help_s * 1000:.0f} ms, {over_s * 1000:.0f} ms more than `python -c pass`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pairs", type=int, default=9)
+    parser.add_argument("--write-readme", action="store_true", help="replace the README's bench_speed table")
+    args = parser.parse_args()
+    text = table(args.pairs)
+    print(text, end="")
+    if args.write_readme:
+        readme = ROOT / "README.md"
+        current = readme.read_text()
+        pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
+        if not pattern.search(current):
+            sys.exit(f"README.md has no {BEGIN} ... {END} block")
+        readme.write_text(pattern.sub(lambda _: f"{BEGIN}\n{text}{END}", current))
+
+
+if __name__ == "__main__":
+    main()
