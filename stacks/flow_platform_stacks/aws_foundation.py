@@ -26,7 +26,7 @@ from .config import AwsConfig, ClusterFacts, StackConfig
 from .config.aws import BackupConfig
 from .errors import ConfigError, Problem
 from .namespaces import guarded_namespace, namespace_sizes
-from .stackfile import stack_file_config
+from .stackfile import other_stacks
 
 BACKUP_TAG = "flow-platform-backup-plan"
 """Tag on the file systems an env's AWS Backup plan selects."""
@@ -150,6 +150,24 @@ class RegistryPlan:
     scan_prefixes: list[str]
 
 
+def _registry_user(name: str, config: dict[str, Any]) -> tuple[tuple[str, str], RegistryUser] | None:
+    """Another stack's registry (account, region) and its use of it; None for a stack without a mirror."""
+    block = config.get(f"{PROJECT}:aws")
+    if not isinstance(block, dict):
+        return None
+    ecr = block.get("ecr")
+    if not isinstance(ecr, dict) or ecr.get("enabled") is False:
+        return None
+    env = str(config.get(f"{PROJECT}:environment", name))
+    prefix = ecr.get("prefix")
+    user = RegistryUser(
+        name,
+        scoped_prefix(prefix if isinstance(prefix, str) else None, env),
+        ecr.get("registryScanning") is not None,
+    )
+    return (str(block["accountId"]), str(block["region"])), user
+
+
 def _registry_users(
     project_dir: Path, stack: str, cfg: StackConfig
 ) -> dict[tuple[str, str], list[RegistryUser]]:
@@ -163,37 +181,10 @@ def _registry_users(
                 stack, scoped_prefix(mirror.prefix, cfg.environment), mirror.registry_scanning is not None
             )
         )
-    for path in sorted(project_dir.glob("Pulumi.*.yaml")):
-        name = path.name.split(".")[1]
-        if name == stack:
-            continue
-        # another stack's file is read only for the shared-registry agreement: a file that
-        # cannot be read is that stack's problem, reported as a warning here
-        try:
-            config = stack_file_config(path)
-            block = config.get(f"{PROJECT}:aws")
-            if not isinstance(block, dict):
-                continue
-            ecr = block.get("ecr")
-            if not isinstance(ecr, dict) or ecr.get("enabled") is False:
-                continue
-            env = str(config.get(f"{PROJECT}:environment", name))
-            prefix = ecr.get("prefix")
-            registry = (str(block["accountId"]), str(block["region"]))
-            user = RegistryUser(
-                name,
-                scoped_prefix(prefix if isinstance(prefix, str) else None, env),
-                ecr.get("registryScanning") is not None,
-            )
-        except (ConfigError, AttributeError, KeyError, TypeError) as error:
-            reason = (
-                str(error).splitlines()[-1].strip()
-                if isinstance(error, ConfigError)
-                else "no accountId/region"
-            )
-            pulumi.log.warn(f"{path.name} is ignored for the shared ECR registry check: {reason}")
-            continue
-        users.setdefault(registry, []).append(user)
+    for registry, others in other_stacks(
+        project_dir, stack, "the shared ECR registry check", _registry_user, "no accountId/region"
+    ).items():
+        users.setdefault(registry, []).extend(others)
     return users
 
 

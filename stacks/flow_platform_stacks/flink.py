@@ -15,7 +15,7 @@ from .config import FlinkConfig, StackConfig
 from .config.flink import JobConfig
 from .errors import ConfigError, Problem
 from .namespaces import guarded_namespace, namespace_sizes
-from .stackfile import stack_file_config
+from .stackfile import other_stacks
 
 CLAIM = "flink-data"
 OPERATOR_GUARDRAILS = namespace_sizes(
@@ -32,6 +32,17 @@ class Peer:
     namespace: str
 
 
+def _flink_peer(name: str, config: dict[str, Any]) -> tuple[str, Peer] | None:
+    """Another stack's operator cluster and its place on it; None for a stack without Flink."""
+    block = config.get(f"{PROJECT}:flink")
+    if not isinstance(block, dict) or block.get("enabled") is False:
+        return None
+    operator = block.get("operator") or {}
+    env = config.get(f"{PROJECT}:environment", name)
+    namespace = str(block.get("namespace") or f"flink-{env}")
+    return str(operator["cluster"]), Peer(name, operator.get("manageCrds") is True, namespace)
+
+
 def _stack_peers(project_dir: Path, stack: str, cfg: StackConfig) -> dict[str, list[Peer]]:
     """Every stack of the project by operator cluster, this stack from its validated config."""
     peers: dict[str, list[Peer]] = {}
@@ -39,31 +50,10 @@ def _stack_peers(project_dir: Path, stack: str, cfg: StackConfig) -> dict[str, l
     if isinstance(own, FlinkConfig):
         namespace = cfg.namespace_of("flink") or ""
         peers.setdefault(own.operator.cluster, []).append(Peer(stack, own.operator.manage_crds, namespace))
-    for path in sorted(project_dir.glob("Pulumi.*.yaml")):
-        name = path.name.split(".")[1]
-        if name == stack:
-            continue
-        # another stack's file is read only for the one-CRD-manager-per-cluster agreement: a file
-        # that cannot be read is that stack's problem, reported as a warning here
-        try:
-            config = stack_file_config(path)
-            block = config.get(f"{PROJECT}:flink")
-            if not isinstance(block, dict) or block.get("enabled") is False:
-                continue
-            operator = block.get("operator") or {}
-            env = config.get(f"{PROJECT}:environment", name)
-            namespace = str(block.get("namespace") or f"flink-{env}")
-            peer = Peer(name, operator.get("manageCrds") is True, namespace)
-            cluster = str(operator["cluster"])
-        except (ConfigError, AttributeError, KeyError, TypeError) as error:
-            reason = (
-                str(error).splitlines()[-1].strip()
-                if isinstance(error, ConfigError)
-                else "no operator.cluster"
-            )
-            pulumi.log.warn(f"{path.name} is ignored for the Flink operator plan: {reason}")
-            continue
-        peers.setdefault(cluster, []).append(peer)
+    for cluster, others in other_stacks(
+        project_dir, stack, "the Flink operator plan", _flink_peer, "no operator.cluster"
+    ).items():
+        peers.setdefault(cluster, []).extend(others)
     return peers
 
 

@@ -13,11 +13,14 @@ cross-stack agreements, are parsed once per process (and re-parsed when they cha
 import copy
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from .errors import ConfigError, Problem
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 MAX_STACK_FILE_BYTES = 1 << 20
 """A stack file is a few kilobytes; a megabyte is a mistake (or an attack), never config."""
@@ -154,3 +157,37 @@ def stack_file_config(stack_file: Path) -> dict[str, Any]:
         problem = f"config keys must be strings, not {bad[0]!r}"
         raise ConfigError(stack, [Problem((), problem, where=stack_file.name)])
     return config
+
+
+def other_stacks(
+    project_dir: Path,
+    stack: str,
+    purpose: str,
+    extract: Callable[[str, dict[str, Any]], tuple[K, V] | None],
+    fallback_reason: str,
+) -> dict[K, list[V]]:
+    """What ``extract`` finds in every other stack file of the project, grouped by its key.
+
+    Another stack's file is read only for an agreement between stacks (one CRD manager per
+    cluster, one owner of a shared registry): a file that cannot be read is that stack's
+    problem, reported as a warning naming ``purpose``, never this stack's error.
+    """
+    import pulumi  # here, not at module level: the CLI's --help imports no SDK
+
+    grouped: dict[K, list[V]] = {}
+    for path in sorted(project_dir.glob("Pulumi.*.yaml")):
+        name = path.name.split(".")[1]
+        if name == stack:
+            continue
+        try:
+            found = extract(name, stack_file_config(path))
+        except (ConfigError, AttributeError, KeyError, TypeError) as error:
+            reason = (
+                str(error).splitlines()[-1].strip() if isinstance(error, ConfigError) else fallback_reason
+            )
+            pulumi.log.warn(f"{path.name} is ignored for {purpose}: {reason}")
+            continue
+        if found is not None:
+            key, value = found
+            grouped.setdefault(key, []).append(value)
+    return grouped
