@@ -10,8 +10,8 @@ import statistics
 import time
 from pathlib import Path
 
-from flow_platform_stacks.policy_check import running_pack
-from flow_platform_stacks.render import StackFiles, evaluate
+from flow_platform_stacks.tooling.policy_check import running_pack
+from flow_platform_stacks.tooling.render import StackFiles, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 

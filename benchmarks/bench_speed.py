@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from flow_platform_stacks.harness import (
+from flow_platform_stacks.tooling.harness import (
     FlowMocks,
     RecordingMonitor,
     Registration,
     read_stack_file,
     run_program,
 )
-from flow_platform_stacks.render import StackFiles
+from flow_platform_stacks.tooling.render import StackFiles
 
 ROOT = Path(__file__).resolve().parents[1]
 ENVS = ("dev", "tst", "uat", "prd")
@@ -101,7 +101,7 @@ def stack_ratios(pairs: int) -> list[tuple[str, int, float, float, float]]:
 
 def help_ratio(pairs: int) -> tuple[float, float]:
     """``flow-platform --help`` against a bare ``python -c pass``, as separate processes, interleaved."""
-    cli = [sys.executable, "-c", "from flow_platform_stacks.cli import run; run()", "--help"]
+    cli = [sys.executable, "-c", "from flow_platform_stacks.tooling.cli import run; run()", "--help"]
     bare = [sys.executable, "-c", "pass"]
     samples = []
     for i in range(pairs):

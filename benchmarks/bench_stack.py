@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from flow_platform_stacks.harness import Registration, read_stack_file, run_program
-from flow_platform_stacks.render import StackFiles
+from flow_platform_stacks.tooling.harness import Registration, read_stack_file, run_program
+from flow_platform_stacks.tooling.render import StackFiles
 
 ROOT = Path(__file__).resolve().parents[1]
 

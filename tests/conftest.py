@@ -11,16 +11,16 @@ from typing import Any
 
 import pytest
 import yaml
-from flow_platform_stacks.cli import main
 from flow_platform_stacks.errors import ConfigError
-from flow_platform_stacks.harness import (
+from flow_platform_stacks.tooling.cli import main
+from flow_platform_stacks.tooling.harness import (
     FlowMocks,
     RecordingMonitor,
     Registration,
     read_stack_file,
     run_program,
 )
-from flow_platform_stacks.render import StackFiles, kubernetes_objects
+from flow_platform_stacks.tooling.render import StackFiles, kubernetes_objects
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 from conftest import ENVS, Stack, raw_stack_yaml, run_config, stack_config
-from flow_platform_stacks.harness import FlowMocks, RecordingMonitor
+from flow_platform_stacks.tooling.harness import FlowMocks, RecordingMonitor
 
 ACCOUNTS = {"dev": "111111111111", "tst": "111111111111", "uat": "222222222222", "prd": "333333333333"}
 

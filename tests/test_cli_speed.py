@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 _PROBE = """
 import json, sys
-from flow_platform_stacks import cli
+from flow_platform_stacks.tooling import cli
 try:
     cli.run()
 except SystemExit as exit_:
@@ -54,4 +54,4 @@ def test_the_console_script_is_the_gc_free_entry_point() -> None:
     import tomllib
 
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["flow-platform"] == "flow_platform_stacks.cli:run"
+    assert scripts["flow-platform"] == "flow_platform_stacks.tooling.cli:run"

@@ -12,7 +12,7 @@ from flow_platform.hyperflow import InClusterNfsServer
 from flow_platform.k8s import NamespaceGuardrails
 from flow_platform.partek import FlexLMServer, FlowHeadnode
 from flow_platform.validation import ArgsError, ArgsSpec
-from flow_platform_stacks.harness import Registration, run_program
+from flow_platform_stacks.tooling.harness import Registration, run_program
 
 
 def _spec(component: type[pulumi.ComponentResource]) -> ArgsSpec:

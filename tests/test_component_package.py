@@ -21,7 +21,7 @@ from component_args import MINIMAL
 from conftest import DATA, ROOT
 from flow_platform import provider
 from flow_platform.reference import markdown, split_default
-from flow_platform_stacks.harness import run_program
+from flow_platform_stacks.tooling.harness import run_program
 from google.protobuf import empty_pb2
 from pulumi.provider.experimental.util import camel_case
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc

@@ -757,7 +757,7 @@ def test_a_disabled_block_with_a_real_mistake_is_still_reported(bad_config: Any)
 
 def _render_file(tmp_path: Any, text: str, capsys: Any, name: str = "Pulumi.mine.yaml") -> tuple[int, str]:
     from conftest import ROOT
-    from flow_platform_stacks.cli import main
+    from flow_platform_stacks.tooling.cli import main
 
     stack_file = tmp_path / name
     stack_file.write_text(text)
@@ -830,7 +830,7 @@ def test_a_broken_stack_file_is_a_clean_error_naming_file_and_line(
 
 def test_a_stack_file_that_is_not_text_is_a_clean_error(tmp_path: Any, capsys: Any) -> None:
     from conftest import ROOT
-    from flow_platform_stacks.cli import main
+    from flow_platform_stacks.tooling.cli import main
 
     stack_file = tmp_path / "Pulumi.mine.yaml"
     stack_file.write_bytes(b"config:\n  x: \xff\xfe\n")
@@ -877,7 +877,7 @@ def test_a_scratch_copy_or_a_broken_file_does_not_break_another_stack(
     tmp_path: Any, capsys: Any, caplog: Any
 ) -> None:
     from conftest import ROOT
-    from flow_platform_stacks.cli import main
+    from flow_platform_stacks.tooling.cli import main
 
     project = _project_with(
         tmp_path,

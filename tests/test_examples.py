@@ -10,7 +10,7 @@ import pytest
 import yaml
 from conftest import DATA, ROOT
 from flow_platform import provider
-from flow_platform_stacks.harness import run_program
+from flow_platform_stacks.tooling.harness import run_program
 
 EXAMPLES = ROOT / "examples"
 INTERPOLATION = re.compile(r"\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}")

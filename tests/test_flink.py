@@ -10,7 +10,7 @@ import yaml
 from conftest import ENVS, ROOT, Stack, raw_stack_yaml
 from flow_platform.flink import flink_configuration
 from flow_platform_stacks.errors import ConfigError
-from flow_platform_stacks.harness import FlowMocks, RecordingMonitor, read_stack_file, run_program
+from flow_platform_stacks.tooling.harness import FlowMocks, RecordingMonitor, read_stack_file, run_program
 
 CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 CHART_CRDS = Path(flink_pkg.__file__).parent / "chart" / "crds"

@@ -5,7 +5,7 @@ from typing import Any
 import pulumi
 import pytest
 from flow_platform.k8s import NamespaceGuardrails
-from flow_platform_stacks.harness import Registration, run_program
+from flow_platform_stacks.tooling.harness import Registration, run_program
 
 BASE: dict[str, Any] = {
     "namespace": "partek-license-dev",

@@ -26,7 +26,7 @@ import yaml
 from conftest import ROOT, Stack, raw_stack_yaml, run_config
 from flow_platform.hyperflow.nfs_server import GANESHA_CAPABILITIES, ganesha_config
 from flow_platform.hyperflow.redis import maxmemory_bytes
-from flow_platform_stacks.harness import FlowMocks, RecordingMonitor
+from flow_platform_stacks.tooling.harness import FlowMocks, RecordingMonitor
 from hyperflow_support import (
     DNS_LABEL,
     ENGINE_DIR,

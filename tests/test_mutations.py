@@ -23,11 +23,11 @@ import referencing
 import yaml
 from conftest import DATA, ENVS, ROOT, raw_stack_yaml
 from flow_platform.flink.configuration import OPERATOR_VERSION
-from flow_platform_stacks.cli import main
 from flow_platform_stacks.errors import ConfigError, Problem
-from flow_platform_stacks.harness import FlowMocks, RecordingMonitor, read_stack_file, run_program
 from flow_platform_stacks.loader import check_texts
-from flow_platform_stacks.render import kubernetes_objects
+from flow_platform_stacks.tooling.cli import main
+from flow_platform_stacks.tooling.harness import FlowMocks, RecordingMonitor, read_stack_file, run_program
+from flow_platform_stacks.tooling.render import kubernetes_objects
 
 SEED = 20261123
 PER_ENV = 200

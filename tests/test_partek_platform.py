@@ -34,7 +34,7 @@ from flow_platform.partek.flexlm_admission import flexlm_binding_spec, flexlm_po
 from flow_platform.partek.flexlm_server import license_install_script
 from flow_platform_stacks.config.partek import home_size_problem
 from flow_platform_stacks.partek import docker_config_json
-from flow_platform_stacks.render import kubernetes_objects
+from flow_platform_stacks.tooling.render import kubernetes_objects
 from test_partek_sizing import GOOD_LICENSE
 
 PARTEK_NS = {"dev": "partek-dev", "tst": "partek-tst", "uat": "partek-flow-uat", "prd": "partek-flow-prd"}

@@ -761,8 +761,8 @@ def test_s3_parts_are_matched_to_their_bucket_over_grpc(with_versioning: bool) -
     """The engine tells the pack which resource a ``bucket`` input came from (propertyDependencies):
     the bucket's id is unknown in a preview, so that is how its settings are found."""
     from conftest import ROOT
-    from flow_platform_stacks.harness import run_program
-    from flow_platform_stacks.policy_check import running_pack
+    from flow_platform_stacks.tooling.harness import run_program
+    from flow_platform_stacks.tooling.policy_check import running_pack
 
     registrations = run_program("s3", {}, [], program=lambda: _s3_program(with_versioning))
     [pab] = [r for r in registrations if r.name == "data-pab"]

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import seed_mistakes
 from conftest import ENVS, ROOT, _rendered
-from flow_platform_stacks.harness import run_program
-from flow_platform_stacks.policy_check import Analyzer, Diagnostic, running_pack
+from flow_platform_stacks.tooling.harness import run_program
+from flow_platform_stacks.tooling.policy_check import Analyzer, Diagnostic, running_pack
 
 PACK = ROOT / "policy"
 
@@ -96,7 +96,7 @@ def test_a_typo_in_policy_config_is_an_error(analyzer: Analyzer) -> None:
 
 def test_unknown_values_skip_only_the_unknown_field(analyzer: Analyzer) -> None:
     """During preview a computed image must not hide the missing memory limit next to it."""
-    from flow_platform_stacks.harness import Registration
+    from flow_platform_stacks.tooling.harness import Registration
     from pulumi.runtime.rpc import UNKNOWN
 
     pod = Registration(
@@ -139,7 +139,7 @@ def test_unknown_values_skip_only_the_unknown_field(analyzer: Analyzer) -> None:
 
 
 def test_check_command_passes_a_good_stack(capsys: pytest.CaptureFixture[str]) -> None:
-    from flow_platform_stacks.cli import main
+    from flow_platform_stacks.tooling.cli import main
 
     assert main(["check", "prd", "--project-dir", str(ROOT)]) == 0
     assert "0 mandatory" in capsys.readouterr().out
@@ -148,7 +148,7 @@ def test_check_command_passes_a_good_stack(capsys: pytest.CaptureFixture[str]) -
 def test_check_command_groups_violations_and_fails_on_a_mandatory_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flow_platform_stacks.cli import main
+    from flow_platform_stacks.tooling.cli import main
 
     config = _config("prd")
     config["image-source"]["allowedRegistries"] = ["registry.example.com/"]

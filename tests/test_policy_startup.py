@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT, _rendered
-from flow_platform_stacks.policy_check import pack_command, pack_python, running_pack
+from flow_platform_stacks.tooling.policy_check import pack_command, pack_python, running_pack
 
 PACK = ROOT / "policy"
 

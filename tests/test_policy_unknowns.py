@@ -19,8 +19,8 @@ from typing import Any
 import grpc
 import pytest
 from conftest import ENVS, ROOT, _rendered
-from flow_platform_stacks.harness import Registration
-from flow_platform_stacks.policy_check import Analyzer, _struct, running_pack
+from flow_platform_stacks.tooling.harness import Registration
+from flow_platform_stacks.tooling.policy_check import Analyzer, _struct, running_pack
 from pulumi.runtime.rpc import UNKNOWN as WIRE_UNKNOWN
 
 Path_ = tuple[str | int, ...]

@@ -8,9 +8,9 @@ their children (Deployments, CRDs, RBAC) to the pack, but the mock runtime never
 import pulumi_kubernetes as k8s
 import pytest
 from conftest import ENVS, ROOT, _rendered
-from flow_platform_stacks import policy_check
-from flow_platform_stacks.harness import run_program
-from flow_platform_stacks.policy_check import PROVIDER_EXPANDED, unseen_components
+from flow_platform_stacks.tooling import policy_check
+from flow_platform_stacks.tooling.harness import run_program
+from flow_platform_stacks.tooling.policy_check import PROVIDER_EXPANDED, unseen_components
 
 
 def _components() -> None:
@@ -31,7 +31,7 @@ def test_provider_expanded_components_are_found_by_the_type_the_sdk_registers() 
 
 @pytest.mark.parametrize("env", ["dev", "prd"])
 def test_check_lists_every_component_it_cannot_see(env: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from flow_platform_stacks.cli import main
+    from flow_platform_stacks.tooling.cli import main
 
     unseen = unseen_components(_rendered(env).registrations)
     code = main(["check", env, "--project-dir", str(ROOT)])
@@ -49,7 +49,7 @@ def test_check_lists_every_component_it_cannot_see(env: str, capsys: pytest.Capt
 def test_the_guard_fails_the_check_when_switched_on(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flow_platform_stacks.cli import main
+    from flow_platform_stacks.tooling.cli import main
 
     env = next((e for e in ENVS if unseen_components(_rendered(e).registrations)), None)
     if env is None:
@@ -64,7 +64,7 @@ def test_check_sends_every_registered_resource_as_the_engine_does() -> None:
     """Components and providers too: the engine's step generator analyzes every goal."""
     from types import SimpleNamespace
 
-    from flow_platform_stacks.policy_check import Analyzer
+    from flow_platform_stacks.tooling.policy_check import Analyzer
 
     sent: list[str] = []
     stacked: list[str] = []

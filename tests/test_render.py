@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import ROOT, Rendered
-from flow_platform_stacks.cli import main
+from flow_platform_stacks.tooling.cli import main
 
 
 def _render(stack: str, out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -201,7 +201,7 @@ def test_a_render_replaces_an_earlier_render_and_only_its_files(
 def test_a_failed_write_leaves_the_earlier_render_whole(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flow_platform_stacks import render
+    from flow_platform_stacks.tooling import render
 
     out = tmp_path / "out"
     assert _render("dev", out, capsys)[0] == 0
@@ -274,7 +274,7 @@ def test_check_on_bad_config_or_a_bad_policy_config_exits_2(
 def test_an_internal_error_exits_3_with_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flow_platform_stacks import policy_check
+    from flow_platform_stacks.tooling import policy_check
 
     def crashing(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the policy pack did not print its port (got '')\nTraceback (most recent...)\n...")

@@ -125,7 +125,7 @@ def load(stack: str | None = None) -> StackConfig:
 
 def check_texts(stack: str, texts: dict[str, str], secret_keys: list[str]) -> StackConfig:
     """:func:`load` without the Pulumi runtime: full keys -> the text the CLI passes, as
-    :func:`~flow_platform_stacks.harness.read_stack_file` gives them."""
+    :func:`~flow_platform_stacks.tooling.harness.read_stack_file` gives them."""
     prefix = f"{PROJECT}:"
     raw = {
         k[len(prefix) :]: _decode(v)

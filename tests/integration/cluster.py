@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from flow_platform_stacks.harness import Registration
+from flow_platform_stacks.tooling.harness import Registration
 
 from .apiserver import Client, Response
 

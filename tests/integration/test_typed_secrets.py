@@ -5,7 +5,7 @@ import json
 
 from conftest import ENVS, Stack, _rendered, raw_stack_yaml, run_config
 from flow_platform_stacks.errors import SECRET_MASK
-from flow_platform_stacks.harness import typed_secret_placeholders
+from flow_platform_stacks.tooling.harness import typed_secret_placeholders
 
 from .apiserver import Client
 from .cluster import admission_problems

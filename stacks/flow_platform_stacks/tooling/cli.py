@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     except Exception as error:
         # imported here, not at the top, to keep `--help` fast; a command has imported them already
-        from .errors import ConfigError
+        from ..errors import ConfigError
         from .render import OutputDirError
 
         if isinstance(error, ConfigError):

@@ -25,9 +25,9 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import Stack
 
-from . import PROJECT
-from .errors import SECRET_MASK
-from .stackfile import load_yaml_file, stack_file_config
+from .. import PROJECT
+from ..errors import SECRET_MASK
+from ..stackfile import load_yaml_file, stack_file_config
 
 COMPUTED = "<computed:{name}.{field}>"
 _SIG = rpc._special_sig_key
@@ -403,8 +403,8 @@ def run_program(
 
         def program() -> Awaitable[None]:
             # Imported here, after set_mocks, as Pulumi's testing guide asks.
-            from .loader import load
-            from .program import build
+            from ..loader import load
+            from ..program import build
 
             return build(load(stack), stack, project_dir)
 
