@@ -4,6 +4,7 @@ from typing import Any
 
 import pulumi
 from flow_platform.hyperflow import (
+    HYPERFLOW_UID,
     HyperflowEngine,
     HyperflowJobs,
     HyperflowRedis,
@@ -43,7 +44,15 @@ def deploy(
     storage = block.storage
     if storage.mode == "efs":
         shared_volume(
-            "hyperflow-work-dir", cfg, foundation, "hyperflow", namespace, CLAIM, str(storage.size), opts
+            "hyperflow-work-dir",
+            cfg,
+            foundation,
+            "hyperflow",
+            namespace,
+            CLAIM,
+            str(storage.size),
+            opts,
+            uid=HYPERFLOW_UID,
         )
     else:
         assert storage.storage_class is not None

@@ -6,10 +6,11 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from flow_platform.k8s import selector_labels, standard_labels
+from flow_platform.k8s import standard_labels
 from flow_platform.k8s.storage import volume_claim
 from flow_platform.k8s.workload import priority_class
 from flow_platform.partek import (
+    FLOW_UID,
     LICENSE_FILE_PATH,
     FlexLMServer,
     FlowHeadnode,
@@ -17,10 +18,10 @@ from flow_platform.partek import (
     FlowWorkers,
     FlowWorkersArgs,
     HeadnodeMode,
+    LicenseServerPeer,
+    headnode_selector,
+    license_server_selector,
 )
-from flow_platform.partek.flexlm_server import NAME as FLEXLM_NAME
-from flow_platform.partek.flow_headnode import NAME as HEADNODE_NAME
-from flow_platform.partek.flow_headnode import LicenseServerPeer
 
 from .aws_foundation import Foundation, shared_volume
 from .config import PartekConfig, StackConfig
@@ -61,7 +62,7 @@ def deploy(
 ) -> dict[str, Any]:
     """Register Partek Flow into ``namespace``; returns the stack outputs for it."""
     env = cfg.environment
-    headnode_peer = selector_labels(HEADNODE_NAME, env)
+    headnode_peer = headnode_selector(env)
     license_server: LicenseServerPeer | None = None
     license_cidrs: list[str] = []
     lic = block.license
@@ -131,7 +132,7 @@ def deploy(
         license_address: pulumi.Input[str] = server.license_address
         license_server = {
             "namespace": license_ns,
-            "labels": selector_labels(FLEXLM_NAME, env),
+            "labels": license_server_selector(env),
         }
     elif lic.mode == "external":
         assert lic.server is not None
@@ -147,7 +148,15 @@ def deploy(
         home_claim = "partek-flow-home"
         headnode_depends.append(
             shared_volume(
-                "partek-home", cfg, foundation, "partek", namespace, home_claim, home.claim_size(), opts
+                "partek-home",
+                cfg,
+                foundation,
+                "partek",
+                namespace,
+                home_claim,
+                home.claim_size(),
+                opts,
+                uid=FLOW_UID,
             )
         )
     else:

@@ -1,7 +1,7 @@
 """A Flink cluster managed by the operator: FlinkDeployment, session jobs, snapshots, RBAC, policies."""
 
 from collections.abc import Mapping
-from typing import Any, Required, TypedDict
+from typing import Any, Final, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -42,8 +42,8 @@ DEFAULT_HA = True
 DEFAULT_CHECKPOINT_INTERVAL = "60 s"
 DEFAULT_CHECKPOINTS_RETAINED = 3
 DEFAULT_RESTART_STRATEGY = {"type": "exponential-delay"}
-DEFAULT_UPGRADE_MODE = "stateless"
-DEFAULT_STATE = "running"
+DEFAULT_UPGRADE_MODE: Final = "stateless"
+DEFAULT_STATE: Final = "running"
 DEFAULT_INGRESS_CLASS = "nginx"
 DEFAULT_INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
 DEFAULT_API_SERVER_PORT = 443

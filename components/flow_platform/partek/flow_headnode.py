@@ -62,6 +62,12 @@ DEFAULT_INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
 DEFAULT_INGRESS_CONTROLLER_LABELS = {"app.kubernetes.io/name": "ingress-nginx"}
 
 
+def headnode_selector(env: str) -> dict[str, str]:
+    """The headnode pods' selector labels: what a peer's network policy (the license server's)
+    selects them by."""
+    return selector_labels(NAME, env)
+
+
 class LicenseServerPeer(TypedDict):
     """Where the in-cluster FlexLM server runs, for the headnode's egress rule."""
 
@@ -231,7 +237,7 @@ class FlowHeadnode(pulumi.ComponentResource):
         namespace = args["namespace"]
         env = args["env"]
         labels = standard_labels(NAME, env, SYSTEM, component="headnode")
-        selector = selector_labels(NAME, env)
+        selector = headnode_selector(env)
         has_ca = args.get("ca_certs") is not None
         jvm = catalina_opts(
             args["memory"],
