@@ -34,7 +34,7 @@ KEYSTORE_SECRET = "flink-operator-webhook-keystore"
 
 
 DEFAULT_WEBHOOK = False
-DEFAULT_ARTIFACT_SCHEMES = ("https",)
+DEFAULT_ARTIFACT_SCHEMES = ["https"]
 """Session-job jar schemes the operator fetches when none are given: TLS only."""
 DEFAULT_API_SERVER_PORT = 443
 
