@@ -47,7 +47,7 @@ def test_stack_config_has_one_optional_block_per_system() -> None:
     for system in REGISTRY:
         assert fields[system.name].annotation == system.config | None
         assert fields[system.name].default is None
-    assert SYSTEMS == tuple(system.name for system in REGISTRY)
+    assert tuple(system.name for system in REGISTRY) == SYSTEMS
 
 
 def test_outputs_shape_comes_from_the_registry() -> None:

@@ -125,7 +125,7 @@ def did_you_mean(key: str, allowed: Sequence[str]) -> str:
 def problems_from_validation(
     error: ValidationError, root: type[BaseModel], secret_keys: set[str]
 ) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     for item in error.errors():
         path = tuple(item["loc"])
         message = item["msg"]
