@@ -17,10 +17,10 @@ from flow_platform.hyperflow import hyperflow_engine, hyperflow_jobs, nfs_server
 from flow_platform.k8s import Quantity
 from flow_platform.partek import flexlm_server, flow_headnode, flow_workers
 from flow_platform_stacks.config import aws as aws_config
-from flow_platform_stacks.config import flink as flink_config
-from flow_platform_stacks.config import hyperflow as hyperflow_config
-from flow_platform_stacks.config import partek as partek_config
 from flow_platform_stacks.errors import KeyProblem
+from flow_platform_stacks.systems.flink import config as flink_config
+from flow_platform_stacks.systems.hyperflow import config as hyperflow_config
+from flow_platform_stacks.systems.partek import config as partek_config
 from pydantic import BaseModel, ValidationError
 
 ROOT = Path(__file__).resolve().parents[1]
