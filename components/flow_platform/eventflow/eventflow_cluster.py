@@ -71,12 +71,12 @@ DEFAULT_MEMORY = "2Gi"
 DEFAULT_SHARED_MEMORY = "512Mi"
 DEFAULT_NODE_STORAGE = "2Gi"
 DEFAULT_STARTUP_SECONDS = 600
-DEFAULT_CLIENT_PORTS = (HEALTH_PORT,)
-DEFAULT_MONITOR_CPU = "500m"
-DEFAULT_MONITOR_MEMORY = "1Gi"
-DEFAULT_MONITOR_SHARED_MEMORY = "256Mi"
+DEFAULT_CLIENT_PORTS = [HEALTH_PORT]
+MONITOR_DEFAULT_CPU = "500m"
+MONITOR_DEFAULT_MEMORY = "1Gi"
+MONITOR_DEFAULT_SHARED_MEMORY = "256Mi"
 DEFAULT_INGRESS_CLASS = "nginx"
-DEFAULT_MONITOR_TLS_SECRET = f"{MONITOR_NAME}-tls"
+MONITOR_DEFAULT_TLS_SECRET = f"{MONITOR_NAME}-tls"
 DEFAULT_INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
 DEFAULT_INGRESS_CONTROLLER_LABELS = {"app.kubernetes.io/name": "ingress-nginx"}
 DEFAULT_API_SERVER_PORT = 443
@@ -181,7 +181,7 @@ class EventFlowClusterArgs(TypedDict, total=False):
     clients: list[EventFlowClient]
     """Who may reach ``client_ports`` on the nodes. Default: nobody."""
     client_ports: list[int]
-    """Ports clients reach. Default: ``[8008]`` (web services); add 10000 for the EventFlow server."""
+    """Ports clients reach. Default: ``8008`` only (web services); add 10000 for the EventFlow server."""
     monitor: EventFlowMonitorArgs
     """The cluster monitor. Default: none."""
     ingress_controller_namespace: str
@@ -452,8 +452,8 @@ def node_pod_spec(args: Mapping[str, Any], account: str) -> dict[str, Any]:
 def monitor_pod_spec(args: Mapping[str, Any], monitor: Mapping[str, Any]) -> dict[str, Any]:
     """The cluster monitor pod, from checked args."""
     uid = args.get("node_uid", NODE_UID)
-    shared = monitor.get("shared_memory", DEFAULT_MONITOR_SHARED_MEMORY)
-    memory = node_memory_limit(monitor.get("memory", DEFAULT_MONITOR_MEMORY), shared)
+    shared = monitor.get("shared_memory", MONITOR_DEFAULT_SHARED_MEMORY)
+    memory = node_memory_limit(monitor.get("memory", MONITOR_DEFAULT_MEMORY), shared)
     writable, writable_mounts = writable_volumes(DEFAULT_NODE_STORAGE, shared)
     secret_volumes, secret_mounts = _secret_volumes(args["app_name"])
     container = {
@@ -466,7 +466,7 @@ def monitor_pod_spec(args: Mapping[str, Any], monitor: Mapping[str, Any]) -> dic
             {"name": "HOME", "value": HOME_DIR},
         ],
         "ports": [{"name": "lvweb", "containerPort": MONITOR_PORT, "protocol": "TCP"}],
-        "resources": container_resources(monitor.get("cpu", DEFAULT_MONITOR_CPU), memory, memory),
+        "resources": container_resources(monitor.get("cpu", MONITOR_DEFAULT_CPU), memory, memory),
         "securityContext": restricted_container_security_context(),
         **tcp_probes("lvweb", startup_seconds=args.get("startup_seconds", DEFAULT_STARTUP_SECONDS)),
         "volumeMounts": [*secret_mounts, *writable_mounts],
@@ -714,7 +714,7 @@ class EventFlowCluster(pulumi.ComponentResource):
             return
         ingress_spec_: Any = {
             "ingressClassName": monitor.get("ingress_class", DEFAULT_INGRESS_CLASS),
-            "tls": [{"hosts": [host], "secretName": monitor.get("tls_secret", DEFAULT_MONITOR_TLS_SECRET)}],
+            "tls": [{"hosts": [host], "secretName": monitor.get("tls_secret", MONITOR_DEFAULT_TLS_SECRET)}],
             "rules": [
                 {
                     "host": host,
