@@ -8,6 +8,7 @@ from flow_platform.eventflow import EventFlowCluster
 from flow_platform.flink import FlinkCluster, FlinkOperator
 from flow_platform.hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from flow_platform.k8s import NamespaceGuardrails
+from flow_platform.monitoring import NfrRules
 from flow_platform.partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
 API = ["10.0.0.1/32"]
@@ -141,5 +142,10 @@ MINIMAL: dict[type[pulumi.ComponentResource], dict[str, Any]] = {
         "copier_image": "quay.io/skopeo/stable:v1.16.1",
         "aws_cli_image": "public.ecr.aws/aws-cli/aws-cli:2.17.20",
         "source_auth": '{"auths": {}}',
+    },
+    NfrRules: {
+        "namespace": "openflow-dev",
+        "env": "dev",
+        "namespaces": ["openflow-dev", "eventflow-dev"],
     },
 }

@@ -29,6 +29,7 @@ from .eventflow import EventFlowCluster
 from .flink import FlinkCluster, FlinkOperator
 from .hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from .k8s import NamespaceGuardrails
+from .monitoring import NfrRules
 from .partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
@@ -46,6 +47,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     EfsSharedVolume,
     EcrMirror,
     ImageCopyJob,
+    NfrRules,
 ]
 """Every public component; each has the type token ``flow-platform:index:<Class>``."""
 
