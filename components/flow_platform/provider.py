@@ -28,6 +28,7 @@ from .aws import EcrMirror, EfsSharedVolume, ImageCopyJob
 from .flink import FlinkCluster, FlinkOperator
 from .hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from .k8s import NamespaceGuardrails
+from .openflow import OpenflowApplication, OpenflowScheduledApplication, SparkOperator
 from .partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
@@ -41,6 +42,9 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     HyperflowRedis,
     HyperflowJobs,
     InClusterNfsServer,
+    SparkOperator,
+    OpenflowApplication,
+    OpenflowScheduledApplication,
     EfsSharedVolume,
     EcrMirror,
     ImageCopyJob,
