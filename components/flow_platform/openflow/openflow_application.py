@@ -30,8 +30,10 @@ MIN_SPARK_VERSION = (3, 0, 0)
 """Below 3.0.0 the controller ignores the templates and marks pods for the (absent) webhook."""
 MAX_NAME_LENGTH = 56
 """The operator names the application's UI Service ``<name>-ui-svc``: a Service name has at most 63."""
-DEFAULT_OVERHEAD_FACTOR = 0.1
-DEFAULT_TTL_SECONDS = 86400
+DEFAULT_MEMORY_OVERHEAD_FACTOR = 0.1
+DEFAULT_TYPE = "Scala"
+DEFAULT_RETRIES = 0
+DEFAULT_TIME_TO_LIVE_SECONDS = 86400
 """Finished applications (and their driver pod, kept for its logs) are deleted after a day."""
 
 RESERVED_CONF = {
@@ -260,10 +262,10 @@ def pod_template(role: str, service_account: str, labels: dict[str, str]) -> dic
 def application_spec(args: OpenflowApplicationArgs) -> dict[str, Any]:
     """The SparkApplication ``spec`` (pure; valid against the 2.5.2 CRD: tested)."""
     labels = standard_labels(args["name"], args["env"], "openflow", component="application")
-    factor = args.get("memory_overhead_factor", DEFAULT_OVERHEAD_FACTOR)
+    factor = args.get("memory_overhead_factor", DEFAULT_MEMORY_OVERHEAD_FACTOR)
     executor = args["executor"]
     spec: dict[str, Any] = {
-        "type": args.get("type", ApplicationType.SCALA.value),
+        "type": args.get("type", DEFAULT_TYPE),
         "mode": "cluster",
         "sparkVersion": args["spark_version"],
         "image": args["image"],
@@ -277,13 +279,13 @@ def application_spec(args: OpenflowApplicationArgs) -> dict[str, Any]:
     if args.get("spark_conf"):
         spec["sparkConf"] = dict(sorted(args["spark_conf"].items()))
     spec["memoryOverheadFactor"] = str(factor)
-    retries = args.get("retries", 0)
+    retries = args.get("retries", DEFAULT_RETRIES)
     spec["restartPolicy"] = (
         {"type": "OnFailure", "onFailureRetries": retries, "onSubmissionFailureRetries": retries}
         if retries
         else {"type": "Never"}
     )
-    spec["timeToLiveSeconds"] = args.get("time_to_live_seconds", DEFAULT_TTL_SECONDS)
+    spec["timeToLiveSeconds"] = args.get("time_to_live_seconds", DEFAULT_TIME_TO_LIVE_SECONDS)
     spec["driver"] = {
         "cores": args["driver"]["cores"],
         "memory": spark_memory(args["driver"]["memory"]),

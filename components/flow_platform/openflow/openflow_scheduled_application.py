@@ -20,7 +20,10 @@ from .openflow_application import (
     check_application_name,
 )
 
-DEFAULT_HISTORY = 3
+DEFAULT_SUCCESSFUL_RUN_HISTORY = 3
+DEFAULT_FAILED_RUN_HISTORY = 3
+DEFAULT_CONCURRENCY_POLICY = "Forbid"
+DEFAULT_SUSPEND = False
 MAX_SCHEDULED_NAME_LENGTH = MAX_NAME_LENGTH - 20
 """Each run is named ``<name>-<unix nanoseconds>`` (19 digits, the chart's default precision)."""
 
@@ -94,10 +97,10 @@ def scheduled_spark_application(args: OpenflowScheduledApplicationArgs) -> dict[
     """The whole ScheduledSparkApplication object (pure; valid against the 2.5.2 CRD: tested)."""
     spec: dict[str, Any] = {
         "schedule": args["schedule"],
-        "concurrencyPolicy": args.get("concurrency_policy", ConcurrencyPolicy.FORBID.value),
-        "successfulRunHistoryLimit": args.get("successful_run_history", DEFAULT_HISTORY),
-        "failedRunHistoryLimit": args.get("failed_run_history", DEFAULT_HISTORY),
-        "suspend": args.get("suspend", False),
+        "concurrencyPolicy": args.get("concurrency_policy", DEFAULT_CONCURRENCY_POLICY),
+        "successfulRunHistoryLimit": args.get("successful_run_history", DEFAULT_SUCCESSFUL_RUN_HISTORY),
+        "failedRunHistoryLimit": args.get("failed_run_history", DEFAULT_FAILED_RUN_HISTORY),
+        "suspend": args.get("suspend", DEFAULT_SUSPEND),
     }
     if args.get("time_zone"):
         spec["timeZone"] = args["time_zone"]

@@ -46,6 +46,8 @@ CONTROLLER_MEMORY = "2Gi"
 """The controller's memory request = limit: the Go manager plus up to :data:`DEFAULT_WORKERS`
 short-lived spark-submit JVMs (the chart sets no resources)."""
 DEFAULT_API_SERVER_PORT = 443
+DEFAULT_MANAGE_CRDS = False
+DEFAULT_PROTECT = False
 TMP_SIZE = "1Gi"
 """The controller's /tmp (chart default): spark-submit and the pod-template files live there."""
 
@@ -183,7 +185,11 @@ class SparkOperator(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         namespace = args["namespace"]
         self.crds = custom_resource_definitions(
-            name, crd_documents(), args.get("manage_crds", False), args.get("protect", False), child
+            name,
+            crd_documents(),
+            args.get("manage_crds", DEFAULT_MANAGE_CRDS),
+            args.get("protect", DEFAULT_PROTECT),
+            child,
         )
         docs = operator_objects(args)
         after = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(self.crds)))
