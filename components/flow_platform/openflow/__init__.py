@@ -3,7 +3,7 @@ spark-operator)."""
 
 from .openflow_application import (
     ApplicationType,
-    DynamicAllocation,
+    ApplicationDynamicAllocation,
     OpenflowApplication,
     OpenflowApplicationArgs,
     SparkExecutors,
@@ -31,7 +31,7 @@ __all__ = [
     "SPARK_OPERATOR_VERSION",
     "ApplicationType",
     "ConcurrencyPolicy",
-    "DynamicAllocation",
+    "ApplicationDynamicAllocation",
     "OpenflowApplication",
     "OpenflowApplicationArgs",
     "OpenflowScheduledApplication",

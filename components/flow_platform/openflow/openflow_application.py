@@ -92,7 +92,7 @@ class SparkExecutors(TypedDict, total=False):
     """Executors without dynamic allocation. Default: ``1``."""
 
 
-class DynamicAllocation(TypedDict, total=False):
+class ApplicationDynamicAllocation(TypedDict, total=False):
     """Dynamic allocation with shuffle tracking (Kubernetes has no external shuffle service)."""
 
     min_executors: Required[int]
@@ -128,7 +128,7 @@ class OpenflowApplicationArgs(TypedDict, total=False):
     """The driver's size."""
     executor: Required[SparkExecutors]
     """The executors' size (and number without dynamic allocation)."""
-    dynamic_allocation: DynamicAllocation
+    dynamic_allocation: ApplicationDynamicAllocation
     """Scale executors between bounds. Default: off."""
     memory_overhead_factor: float
     """Non-heap memory as a fraction of the heap (at least 384 MiB). Default: ``0.1``."""
@@ -183,8 +183,8 @@ EXECUTORS = v.ArgsSpec(
     {"cores": v.positive_int, "memory": v.memory, "instances": v.positive_int},
 )
 DYNAMIC = v.ArgsSpec(
-    "DynamicAllocation",
-    DynamicAllocation,
+    "ApplicationDynamicAllocation",
+    ApplicationDynamicAllocation,
     {"min_executors": v.non_negative_int, "max_executors": v.positive_int},
     rules=[
         v.rule(
