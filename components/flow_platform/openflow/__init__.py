@@ -2,8 +2,8 @@
 spark-operator)."""
 
 from .openflow_application import (
-    ApplicationType,
     ApplicationDynamicAllocation,
+    ApplicationType,
     OpenflowApplication,
     OpenflowApplicationArgs,
     SparkExecutors,
@@ -29,9 +29,9 @@ from .spark_operator import (
 __all__ = [
     "SPARK_OPERATOR_IMAGE",
     "SPARK_OPERATOR_VERSION",
+    "ApplicationDynamicAllocation",
     "ApplicationType",
     "ConcurrencyPolicy",
-    "ApplicationDynamicAllocation",
     "OpenflowApplication",
     "OpenflowApplicationArgs",
     "OpenflowScheduledApplication",
