@@ -30,6 +30,7 @@ from .flink import FlinkCluster, FlinkOperator
 from .hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from .k8s import NamespaceGuardrails
 from .monitoring import NfrRules
+from .openflow import OpenflowApplication, OpenflowScheduledApplication, SparkOperator
 from .partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
@@ -44,6 +45,9 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     HyperflowJobs,
     InClusterNfsServer,
     EventFlowCluster,
+    SparkOperator,
+    OpenflowApplication,
+    OpenflowScheduledApplication,
     EfsSharedVolume,
     EcrMirror,
     ImageCopyJob,
