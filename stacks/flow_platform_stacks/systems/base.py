@@ -148,6 +148,11 @@ class StackContext:
         ``uid`` (the data UID its component exposes) or the volume's default."""
         from ..aws_foundation import shared_volume
 
+        if self.foundation.cfg is None or self.foundation.cfg.efs is None:
+            raise AssertionError(
+                f"{system}: shared_volume without aws.efs; its System.efs_need must say when it needs"
+                " EFS, so StackConfig rejects such a stack before anything is registered"
+            )
         return shared_volume(
             name, self.env, self.protect, self.foundation, system, namespace, claim_name, size, self.opts, uid
         )
