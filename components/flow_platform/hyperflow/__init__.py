@@ -1,7 +1,6 @@
 """HyperFlow: the workflow engine, its redis, its job template and RBAC, and shared /work_dir storage."""
 
 from .hyperflow_engine import (
-    HYPERFLOW_UID,
     HyperflowEngine,
     HyperflowEngineArgs,
     engine_role_rules,
@@ -9,6 +8,7 @@ from .hyperflow_engine import (
 )
 from .hyperflow_jobs import HyperflowJobs, HyperflowJobsArgs, OneShotJob
 from .nfs_server import InClusterNfsServer, InClusterNfsServerArgs
+from .pods import HYPERFLOW_UID
 from .redis import HyperflowRedis, HyperflowRedisArgs
 
 __all__ = [
