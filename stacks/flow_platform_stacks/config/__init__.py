@@ -19,6 +19,7 @@ from .aws import AwsConfig, ClusterFacts, ClusterStack, EcrConfig, EfsConfig
 from .base import SYSTEMS, Environment, KubernetesConfig, Strict, SystemConfig
 from .flink import FlinkConfig
 from .hyperflow import HyperflowConfig
+from .monitoring import MonitoringConfig, nfr_namespaces
 from .partek import PartekConfig
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Environment",
     "FlinkConfig",
     "HyperflowConfig",
+    "MonitoringConfig",
     "PartekConfig",
     "StackConfig",
     "SystemConfig",
@@ -131,6 +133,14 @@ class StackConfig(Strict):
     partek: PartekConfig | None = None
     flink: FlinkConfig | None = None
     hyperflow: HyperflowConfig | None = None
+    monitoring: MonitoringConfig | None = None
+    """The NFR rules over the systems that measure NFRs (config/monitoring.py)."""
+
+    @model_validator(mode="after")
+    def _monitoring_rules(self) -> Self:
+        if self.monitoring is not None:
+            self.monitoring.check(nfr_namespaces(self))
+        return self
 
     @model_validator(mode="before")
     @classmethod
