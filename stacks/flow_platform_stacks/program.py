@@ -7,7 +7,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from flow_platform.k8s import NamespaceGuardrails, PodSecurityLevel
 
-from . import aws_foundation, flink, hyperflow, partek
+from . import aws_foundation, flink, hyperflow, monitoring, partek
 from .config import ClusterFacts, FlinkConfig, HyperflowConfig, PartekConfig, StackConfig
 from .errors import ConfigError
 from .loader import load
@@ -62,6 +62,7 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
     exports = empty_outputs()
     namespaces: dict[str, Any] = exports["namespaces"]
     services: dict[str, Any] = exports["services"]
+    guards: list[pulumi.Resource] = []
     for system in cfg.enabled_systems():
         block = cfg.system(system)
         assert block is not None
@@ -84,6 +85,7 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
             opts,
         )
         namespaces[system] = guardrails.namespace_name
+        guards.append(guardrails)
         system_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails]))
         if isinstance(block, PartekConfig):
             result = partek.deploy(cfg, block, namespace, system_opts, foundation)
@@ -105,6 +107,7 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
             result = hyperflow.deploy(cfg, block, namespace, system_opts, foundation)
             exports["hyperflow"] = system_outputs("hyperflow", result)
             services["redis"] = _dns(HYPERFLOW_SERVICES["redis"], namespace)
+    monitoring.deploy(cfg, opts, guards)  # the NFR rules, once the measured namespaces exist
     for resource_name, key in EXTRA_NAMESPACES.items():
         if resource_name in created:
             namespaces[key] = created[resource_name]
