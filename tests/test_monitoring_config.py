@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from conftest import ROOT
 from flow_platform.monitoring import promql
-from flow_platform_stacks.config import StackConfig
 from flow_platform_stacks.config import monitoring as monitoring_config
+from flow_platform_stacks.config.stack import StackConfig
 from flow_platform_stacks.errors import ConfigError
 from flow_platform_stacks.loader import check_texts
 from flow_platform_stacks.tooling.harness import read_stack_file, run_program

@@ -5,8 +5,8 @@ from collections.abc import Sequence
 import pulumi
 from flow_platform.monitoring import NfrRules
 
-from .config import StackConfig
 from .config.monitoring import nfr_namespaces
+from .config.stack import StackConfig
 
 
 def deploy(

@@ -5,7 +5,6 @@ monitoring (``System.nfr_monitoring``: openflow and EventFlow), so a new system'
 by setting one flag, and a disabled system's namespace is never measured.
 """
 
-import importlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Literal, Self
 from urllib.parse import urlsplit
@@ -24,10 +23,7 @@ from ..errors import KeyProblem
 from .base import NamespaceName, Strict
 
 if TYPE_CHECKING:
-    from . import StackConfig
-
-NFR_SYSTEMS_STAND_IN = ("openflow", "eventflow")
-"""The systems that measure NFRs, until the system registry carries ``System.nfr_monitoring``."""
+    from .stack import StackConfigBase as StackConfig
 
 
 def _labels(value: dict[str, str]) -> dict[str, str]:
@@ -108,27 +104,29 @@ class MonitoringConfig(Strict):
     def check(self, namespaces: Sequence[str]) -> None:
         """Cross-block rule: something must be measured when monitoring is on."""
         if self.enabled and not namespaces:
+            systems = nfr_systems()
+            which = (
+                f"enable one of {', '.join(systems)}" if systems else "none of this version's systems does"
+            )
             raise KeyProblem(
                 ["monitoring", "enabled"],
-                "no enabled system measures NFRs (systems with NFR monitoring: "
-                f"{', '.join(nfr_systems())}): enable one, or set monitoring.enabled to false",
+                f"no enabled system measures NFRs ({which}): nothing to monitor;"
+                " set monitoring.enabled to false",
             )
 
 
 def nfr_systems() -> list[str]:
     """Names of the systems whose namespaces the NFRs cover, in deployment order."""
-    try:
-        registry = importlib.import_module("flow_platform_stacks.systems").REGISTRY
-    except ImportError:  # before the system registry exists
-        return list(NFR_SYSTEMS_STAND_IN)
-    return [system.name for system in registry if getattr(system, "nfr_monitoring", False)]
+    from ..systems import REGISTRY  # here: the systems' config modules import this package
+
+    return [system.name for system in REGISTRY if system.nfr_monitoring]
 
 
 def nfr_namespaces(stack: "StackConfig", systems: Sequence[str] | None = None) -> list[str]:
     """The namespaces of the enabled systems among ``systems`` (default :func:`nfr_systems`)."""
     namespaces = []
     for name in nfr_systems() if systems is None else systems:
-        namespace = stack.namespace_of(name) if name in type(stack).model_fields else None
+        namespace = stack.namespace_of(name)
         if namespace is not None:
             namespaces.append(namespace)
     return namespaces
