@@ -210,8 +210,11 @@ def _nfr(*argv: str) -> tuple[int, str, str]:
 
 
 def test_both_nfrs_per_namespace_as_json_and_exit_1_when_a_target_is_missed(
-    pods: None, apiserver: ApiServer, tmp_path: Path
+    pods: None, apiserver: ApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from flow_platform_stacks.tooling import nfr
+
+    monkeypatch.setattr(nfr, "PAGE", 1)  # one pod per list call: the continue token is followed
     kubeconfig = _kubeconfig(tmp_path / "kubeconfig", apiserver, ADMIN_TOKEN)
     with prometheus("two-namespaces.json") as url:
         code, out, err = _nfr(
@@ -364,3 +367,55 @@ def test_what_cannot_be_measured_is_a_clear_error_never_a_traceback(
     assert message in err
     assert "Traceback" not in err and "internal error" not in err
     assert err.startswith("flow-platform: ")
+
+
+def test_the_api_server_accepts_the_rule_and_the_reader_group_may_only_read_pods(kube: Client) -> None:
+    """prometheus-operator v0.93.0's CRD served for real (structural schema, list-map keys, patterns);
+    a SubjectAccessReview of the default reader group: pods get/list in each namespace, nothing else."""
+    from .cluster import install_crds
+
+    crd = yaml.safe_load(
+        (
+            DATA / "crds" / "prometheus-operator-v0.93.0" / "monitoring.coreos.com_prometheusrules.yaml"
+        ).read_text()
+    )
+    install_crds(kube, [crd])
+    namespaces = ["rules-a", "rules-b"]
+    for namespace in namespaces:
+        kube.must(
+            namespace, kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        )
+
+    def program() -> None:
+        NfrRules("nfr", {"namespace": "rules-a", "env": "dev", "namespaces": namespaces})
+
+    objects = kubernetes_objects(run_program("lib", {}, [], program=program))
+    for obj in objects:
+        response = kube.create(obj)
+        kube.must(f"{obj['kind']} {obj['metadata']['namespace']}", response)
+    [rule] = [o for o in objects if o["kind"] == "PrometheusRule"]
+    stored = kube.must("rule", kube.get(rule)).body
+    assert stored["spec"] == rule["spec"], "the API server pruned or changed fields"
+    broken = {**rule, "metadata": {**rule["metadata"], "name": "broken"}}
+    broken["spec"] = {"groups": [{"name": "g", "rules": [{"record": "x", "expr": "1", "for": "5 minutes"}]}]}
+    assert kube.create(broken).status == 422, "the CRD's duration pattern is enforced"
+
+    group = ["flow-platform-nfr-readers"]
+    for namespace in namespaces:
+        assert kube.can("someone", group, "list", "pods", namespace)
+        assert kube.can("someone", group, "get", "pods", namespace)
+        for verb, resource, subresource in (
+            ("create", "pods", "exec"),
+            ("get", "pods", "log"),
+            ("delete", "pods", ""),
+            ("watch", "pods", ""),
+            ("get", "secrets", ""),
+            ("list", "configmaps", ""),
+        ):
+            assert not kube.can("someone", group, verb, resource, namespace, subresource=subresource), (
+                verb,
+                resource,
+                subresource,
+            )
+    assert not kube.can("someone", group, "list", "pods", "default")
+    assert not kube.can("someone", group, "list", "pods")  # cluster-wide

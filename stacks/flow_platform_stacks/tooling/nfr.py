@@ -147,7 +147,9 @@ def read_restarts(api: Any, namespace: str) -> Restarts:
             result.failed_pods += int(failed)
             if restarts or failed:
                 result.problems.append(PodProblem(pod.metadata.name, restarts, failed))
-        token = page.metadata._continue if page.metadata is not None else None
+        meta = page.metadata
+        # the continue token: `_continue` in clients up to v36, `var_continue` from v37
+        token = getattr(meta, "var_continue", None) or getattr(meta, "_continue", None)
         if not token:
             break
     result.problems.sort(key=lambda p: p.pod)
