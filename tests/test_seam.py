@@ -1,14 +1,17 @@
 """The system seam (#11): everything that lists the systems is derived from the registry, and the
 defects the hand-kept lists caused stay fixed."""
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
+from conftest import raw_stack_yaml, run_config
 from flow_platform_stacks.config.stack import SYSTEMS, StackConfig
 from flow_platform_stacks.outputs import EFS_SYSTEMS, SERVICE_KEYS, SYSTEM_KEYS, empty_outputs
 from flow_platform_stacks.systems import REGISTRY
+from flow_platform_stacks.tooling.render import kubernetes_objects
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "stacks" / "flow_platform_stacks"
@@ -64,6 +67,18 @@ def test_outputs_shape_comes_from_the_registry() -> None:
     assert set(EFS_SYSTEMS) == {system.name for system in REGISTRY if system.uses_efs}
 
 
+def test_namespace_resource_names_and_output_keys_are_unique() -> None:
+    """Each guarded namespace is a NamespaceGuardrails named after its system or side namespace:
+    one name twice would be one URN twice; one output key twice would hide a namespace."""
+    resources = [system.name for system in REGISTRY]
+    resources += [name for system in REGISTRY for name in system.side_namespace_keys]
+    assert len(resources) == len(set(resources))
+    keys = [key for system in REGISTRY for key in (system.name, *system.side_namespace_keys.values())]
+    assert len(keys) == len(set(keys))
+    services = [key for system in REGISTRY for key in system.services]
+    assert len(services) == len(set(services))
+
+
 def test_the_program_names_no_system() -> None:
     """program.py and outputs.py loop over the registry; a system name there is a hand-kept list."""
     for module in ("program.py", "outputs.py", "config/stack.py"):
@@ -116,5 +131,51 @@ def test_two_side_namespaces_may_not_share_a_name(bad_config: Any) -> None:
     result = bad_config("dev", clash)
     assert "flow-platform:flink.operator.namespace: 'partek-license-dev' is already the namespace of" in (
         result.message
+    )
+    assert result.registered == []
+
+
+TRAEFIK = {"className": "traefik", "namespace": "traefik", "podLabels": {"app.kubernetes.io/name": "traefik"}}
+
+
+def _peers_from(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    return [peer for rule in policy["spec"].get("ingress", []) for peer in rule.get("from", [])]
+
+
+def _namespace_peer(peer: dict[str, Any]) -> str | None:
+    labels = (peer.get("namespaceSelector") or {}).get("matchLabels") or {}
+    return labels.get("kubernetes.io/metadata.name")
+
+
+def test_the_ingress_controller_is_configured_once_for_every_system() -> None:
+    """kubernetes.ingressController sets the IngressClass and the allow rules of Partek and Flink."""
+    config = copy.deepcopy(raw_stack_yaml("uat")["config"])
+    config["flow-platform:kubernetes"]["ingressController"] = TRAEFIK
+    registrations = run_config("uat", config)
+    objects = kubernetes_objects(registrations)
+    partek = next(o for o in objects if o["kind"] == "Ingress")
+    assert partek["spec"]["ingressClassName"] == "traefik"
+    flink = next(o for o in objects if o["kind"] == "FlinkDeployment")
+    assert flink["spec"]["ingress"]["className"] == "traefik"
+    controller_peers = {
+        o["metadata"]["namespace"]: peer
+        for o in objects
+        if o["kind"] == "NetworkPolicy"
+        for peer in _peers_from(o)
+        if _namespace_peer(peer) in ("traefik", "ingress-nginx")
+    }
+    assert set(controller_peers) == {"partek-flow-uat", "flink-uat"}
+    assert all(_namespace_peer(peer) == "traefik" for peer in controller_peers.values())
+    assert controller_peers["partek-flow-uat"]["podSelector"]["matchLabels"] == TRAEFIK["podLabels"]
+
+
+def test_the_former_per_system_ingress_controller_keys_say_where_they_moved(bad_config: Any) -> None:
+    def old_key(config: dict[str, Any]) -> None:
+        config["flow-platform:partek"]["ingress"]["controllerNamespace"] = "traefik"
+
+    result = bad_config("dev", old_key)
+    assert (
+        "flow-platform:partek.ingress.controllerNamespace: moved to kubernetes.ingressController.namespace"
+        in result.message
     )
     assert result.registered == []

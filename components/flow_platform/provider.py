@@ -29,6 +29,7 @@ from .flink import FlinkCluster, FlinkOperator
 from .hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from .k8s import NamespaceGuardrails
 from .monitoring import NfrRules
+from .openflow import OpenflowApplication, OpenflowScheduledApplication, SparkOperator
 from .partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
@@ -42,6 +43,9 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     HyperflowRedis,
     HyperflowJobs,
     InClusterNfsServer,
+    SparkOperator,
+    OpenflowApplication,
+    OpenflowScheduledApplication,
     EfsSharedVolume,
     EcrMirror,
     ImageCopyJob,
