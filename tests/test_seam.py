@@ -184,3 +184,15 @@ def test_the_former_per_system_ingress_controller_keys_say_where_they_moved(bad_
         in result.message
     )
     assert result.registered == []
+
+
+def test_the_image_mirror_namespace_may_not_be_a_system_namespace(bad_config: Any) -> None:
+    def clash(config: dict[str, Any]) -> None:
+        config["flow-platform:hyperflow"]["namespace"] = "image-mirror-prd"
+
+    result = bad_config("prd", clash)
+    assert (
+        "flow-platform:aws.ecr.copyJob.namespace: 'image-mirror-prd' is already the namespace of hyperflow"
+        in result.message
+    )
+    assert result.registered == []
