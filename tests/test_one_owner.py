@@ -6,12 +6,13 @@ import ast
 import copy
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
+from component_args import MINIMAL
 from flow_platform.aws import ecr_mirror, efs_shared_volume, image_copy_job
-from flow_platform.flink import flink_cluster, flink_operator
+from flow_platform.flink import FlinkCluster, flink_cluster, flink_operator
 from flow_platform.flink.flink_cluster import deployment_spec
 from flow_platform.hyperflow import hyperflow_engine, hyperflow_jobs, nfs_server, redis
 from flow_platform.k8s import Quantity
@@ -88,21 +89,7 @@ def test_flink_task_slots_unset_are_the_components_one_slot() -> None:
     cluster["sessionJobs"][0]["parallelism"] = 1
     parsed = flink_config.FlinkClusterConfig.model_validate(cluster)
     assert parsed.slots == flink_cluster.DEFAULT_SLOTS == 1
-    spec = deployment_spec(
-        {
-            "namespace": "flink-dev",
-            "env": "dev",
-            "name": "events",
-            "image": "flink:1.20.1",
-            "flink_version": "v1_20",
-            "claim": "flink-data",
-            "job_manager": {"replicas": 1, "cpu": 0.5, "memory": "1Gi"},
-            "task_manager": {"replicas": 1, "cpu": 1, "memory": "2Gi"},
-            "operator_namespace": "flink-operator-dev",
-            "api_server_cidrs": ["10.0.0.0/16"],
-        },
-        "flink-data",
-    )
+    spec = deployment_spec(cast(Any, MINIMAL[FlinkCluster]), "flink-data")
     assert spec["flinkConfiguration"]["taskmanager.numberOfTaskSlots"] == str(parsed.slots)
 
 

@@ -8,6 +8,7 @@ import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
 from .. import validation as v
+from ..k8s.ingress import https_ingress_annotations
 from ..k8s.labels import standard_labels
 from ..k8s.network import (
     api_server_egress_spec,
@@ -266,9 +267,8 @@ def deployment_spec(args: FlinkClusterArgs, claim: str) -> dict[str, Any]:
         spec["job"] = _job(args["job"])
     host = args.get("ingress_host")
     if host:
-        annotations = {"nginx.ingress.kubernetes.io/force-ssl-redirect": "true"}
-        if args.get("cluster_issuer"):
-            annotations["cert-manager.io/cluster-issuer"] = args["cluster_issuer"]
+        # the operator builds the Ingress from this template; its TLS section is the one below
+        annotations = https_ingress_annotations(args.get("cluster_issuer"), ssl_redirect=False)
         spec["ingress"] = {
             "template": host,
             "className": args.get("ingress_class", DEFAULT_INGRESS_CLASS),

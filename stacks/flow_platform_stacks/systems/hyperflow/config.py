@@ -21,7 +21,14 @@ from ...config.base import (
     SystemConfig,
     check_cidrs,
 )
+from ...config.rules import check_mode_fields
 from ...errors import SECRET_MASK, KeyProblem
+
+STORAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "in-cluster": ("storage_class", "node_cidrs", "server_image"),
+    "efs": (),
+}
+"""The fields each storage mode needs (and no other mode may set)."""
 
 
 class StorageConfig(Strict):
@@ -40,17 +47,7 @@ class StorageConfig(Strict):
 
     @model_validator(mode="after")
     def _per_mode(self) -> Self:
-        in_cluster = ("storage_class", "node_cidrs", "server_image")
-        for field in in_cluster:
-            value = getattr(self, field)
-            present = value is not None and value != []
-            key = {"storage_class": "storageClass", "node_cidrs": "nodeCidrs", "server_image": "serverImage"}[
-                field
-            ]
-            if self.mode == "in-cluster" and not present:
-                raise KeyProblem([key], "required when mode is 'in-cluster'")
-            if self.mode == "efs" and present:
-                raise KeyProblem([key], "only applies to mode 'in-cluster', not 'efs'")
+        check_mode_fields(self, self.mode, STORAGE_FIELDS)
         try:
             check_cidrs(self.node_cidrs)
         except KeyProblem as problem:

@@ -15,7 +15,6 @@ from flow_platform.partek import flexlm_server as license_defaults
 from flow_platform.partek import flow_headnode as headnode_defaults
 from flow_platform.partek import flow_workers as workers_defaults
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic.alias_generators import to_camel
 
 from ...config.base import (
     DNS_LABEL,
@@ -29,6 +28,7 @@ from ...config.base import (
     SystemConfig,
     check_cidrs,
 )
+from ...config.rules import check_mode_fields
 from ...errors import SECRET_MASK, KeyProblem
 
 
@@ -60,7 +60,7 @@ PARTEK_REGISTRY = "registry.partek.com"
 """Partek's private registry: pulling from it needs credentials."""
 
 LicenseMode = Literal["flexlm", "external", "file"]
-_LICENSE_FIELDS: dict[str, tuple[str, ...]] = {
+LICENSE_FIELDS: dict[str, tuple[str, ...]] = {
     "flexlm": ("text", "image", "storage_class"),
     "external": ("server", "cidrs"),
     "file": (),
@@ -94,18 +94,7 @@ class LicenseConfig(Strict):
 
     @model_validator(mode="after")
     def _per_mode(self) -> Self:
-        for field in _LICENSE_FIELDS[self.mode]:
-            value = getattr(self, field)
-            if value is None or value == []:
-                alias = to_camel(field)
-                raise KeyProblem([alias], f"required when mode is {self.mode!r}")
-        for mode, fields in _LICENSE_FIELDS.items():
-            if mode == self.mode:
-                continue
-            for field in fields:
-                value = getattr(self, field)
-                if value is not None and value != []:
-                    raise KeyProblem([to_camel(field)], f"only applies to mode {mode!r}, not {self.mode!r}")
+        check_mode_fields(self, self.mode, LICENSE_FIELDS)
         if self.mode == "external" and self.server is not None:
             problems = license_address_problems(self.server)
             if problems:
