@@ -28,6 +28,7 @@ from .aws import EcrMirror, EfsSharedVolume, ImageCopyJob
 from .flink import FlinkCluster, FlinkOperator
 from .hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from .k8s import NamespaceGuardrails
+from .openflow import OpenflowSubmitEnvironment
 from .partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
@@ -41,6 +42,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     HyperflowRedis,
     HyperflowJobs,
     InClusterNfsServer,
+    OpenflowSubmitEnvironment,
     EfsSharedVolume,
     EcrMirror,
     ImageCopyJob,
