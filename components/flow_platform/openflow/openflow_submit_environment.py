@@ -35,7 +35,6 @@ from ..k8s.rbac import service_account_with_role
 from .pod_templates import SYSTEM, LocalDirMedium, pod_template
 from .spark import (
     BLOCK_MANAGER_PORT,
-    DEFAULT_OVERHEAD_FACTOR,
     DRIVER_ROLE,
     DRIVER_RPC_PORT,
     EXECUTOR_ROLE,
@@ -49,6 +48,9 @@ from .spark import (
     spark_memory,
     submitter_role_rules,
     whole_mebibytes,
+)
+from .spark import (
+    DEFAULT_OVERHEAD_FACTOR as SPARK_OVERHEAD_FACTOR,
 )
 
 DRIVER_ACCOUNT = "openflow-driver"
@@ -69,7 +71,10 @@ DEFAULT_DRIVER_MEMORY = "2Gi"
 DEFAULT_EXECUTOR_CORES = 1
 DEFAULT_EXECUTOR_MEMORY = "4Gi"
 DEFAULT_LOCAL_DIR_SIZE = "20Gi"
-DEFAULT_CLAIM_SIZE = "100Gi"
+DEFAULT_ON_DEMAND_CLAIM_SIZE = "100Gi"
+DEFAULT_DRIVER_MEMORY_OVERHEAD_FACTOR = SPARK_OVERHEAD_FACTOR
+DEFAULT_EXECUTOR_MEMORY_OVERHEAD_FACTOR = SPARK_OVERHEAD_FACTOR
+DEFAULT_LOCAL_DIR_MEDIUM = LocalDirMedium.DISK.value
 DEFAULT_API_SERVER_PORT = 443
 DEFAULT_EXECUTOR_INSTANCES = 2
 
@@ -282,12 +287,12 @@ def spark_defaults(
         "spark.driver.cores": str(args.get("driver_cores", DEFAULT_DRIVER_CORES)),
         "spark.driver.memory": spark_memory(driver_mib),
         "spark.driver.memoryOverheadFactor": str(
-            args.get("driver_memory_overhead_factor", DEFAULT_OVERHEAD_FACTOR)
+            args.get("driver_memory_overhead_factor", DEFAULT_DRIVER_MEMORY_OVERHEAD_FACTOR)
         ),
         "spark.executor.cores": str(args.get("executor_cores", DEFAULT_EXECUTOR_CORES)),
         "spark.executor.memory": spark_memory(executor_mib),
         "spark.executor.memoryOverheadFactor": str(
-            args.get("executor_memory_overhead_factor", DEFAULT_OVERHEAD_FACTOR)
+            args.get("executor_memory_overhead_factor", DEFAULT_EXECUTOR_MEMORY_OVERHEAD_FACTOR)
         ),
         # the JVM's user home is not writable with a read-only root filesystem
         "spark.jars.ivy": "/tmp/.ivy2",
@@ -315,7 +320,9 @@ def spark_defaults(
             {
                 f"{claim}.options.claimName": "OnDemand",
                 f"{claim}.options.storageClass": storage_class,
-                f"{claim}.options.sizeLimit": str(args.get("on_demand_claim_size", DEFAULT_CLAIM_SIZE)),
+                f"{claim}.options.sizeLimit": str(
+                    args.get("on_demand_claim_size", DEFAULT_ON_DEMAND_CLAIM_SIZE)
+                ),
                 f"{claim}.mount.path": LOCAL_DIR_PATH,
                 f"{claim}.mount.readOnly": "false",
                 # the driver owns the claims (deleted with it) and hands a finished executor's claim
@@ -337,7 +344,7 @@ def pod_templates(env: str, image: str, args: Mapping[str, Any]) -> dict[str, di
     """The driver and executor templates, sized as Spark will size the pods."""
     driver_mib = whole_mebibytes(args.get("driver_memory", DEFAULT_DRIVER_MEMORY))
     executor_mib = whole_mebibytes(args.get("executor_memory", DEFAULT_EXECUTOR_MEMORY))
-    medium = args.get("local_dir_medium", LocalDirMedium.DISK.value)
+    medium = args.get("local_dir_medium", DEFAULT_LOCAL_DIR_MEDIUM)
     size = args.get("local_dir_size", DEFAULT_LOCAL_DIR_SIZE)
     on_demand = args.get("on_demand_claim_storage_class") is not None
     return {
@@ -347,7 +354,9 @@ def pod_templates(env: str, image: str, args: Mapping[str, Any]) -> dict[str, di
             image,
             DRIVER_ACCOUNT,
             str(args.get("driver_cores", DEFAULT_DRIVER_CORES)),
-            pod_memory_mib(driver_mib, args.get("driver_memory_overhead_factor", DEFAULT_OVERHEAD_FACTOR)),
+            pod_memory_mib(
+                driver_mib, args.get("driver_memory_overhead_factor", DEFAULT_DRIVER_MEMORY_OVERHEAD_FACTOR)
+            ),
             size,
             medium,
         ),
@@ -358,7 +367,8 @@ def pod_templates(env: str, image: str, args: Mapping[str, Any]) -> dict[str, di
             EXECUTOR_ACCOUNT,
             str(args.get("executor_cores", DEFAULT_EXECUTOR_CORES)),
             pod_memory_mib(
-                executor_mib, args.get("executor_memory_overhead_factor", DEFAULT_OVERHEAD_FACTOR)
+                executor_mib,
+                args.get("executor_memory_overhead_factor", DEFAULT_EXECUTOR_MEMORY_OVERHEAD_FACTOR),
             ),
             None if on_demand else size,
             medium,
