@@ -7,6 +7,7 @@ from flow_platform.aws import EcrMirror, EfsSharedVolume, ImageCopyJob
 from flow_platform.flink import FlinkCluster, FlinkOperator
 from flow_platform.hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from flow_platform.k8s import NamespaceGuardrails
+from flow_platform.monitoring import NfrRules
 from flow_platform.openflow import OpenflowSubmitEnvironment
 from flow_platform.partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
@@ -132,6 +133,11 @@ MINIMAL: dict[type[pulumi.ComponentResource], dict[str, Any]] = {
         "copier_image": "quay.io/skopeo/stable:v1.16.1",
         "aws_cli_image": "public.ecr.aws/aws-cli/aws-cli:2.17.20",
         "source_auth": '{"auths": {}}',
+    },
+    NfrRules: {
+        "namespace": "openflow-dev",
+        "env": "dev",
+        "namespaces": ["openflow-dev", "eventflow-dev"],
     },
     OpenflowSubmitEnvironment: {
         "namespace": "openflow-dev",

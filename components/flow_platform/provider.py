@@ -28,6 +28,7 @@ from .aws import EcrMirror, EfsSharedVolume, ImageCopyJob
 from .flink import FlinkCluster, FlinkOperator
 from .hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from .k8s import NamespaceGuardrails
+from .monitoring import NfrRules
 from .openflow import OpenflowSubmitEnvironment
 from .partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
@@ -46,6 +47,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     EfsSharedVolume,
     EcrMirror,
     ImageCopyJob,
+    NfrRules,
 ]
 """Every public component; each has the type token ``flow-platform:index:<Class>``."""
 
