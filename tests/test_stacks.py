@@ -20,6 +20,7 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
         "flink-operator-dev",
         "hyperflow-dev",
         "hyperflow-nfs-dev",
+        "openflow-dev",
         "partek-dev",
         "partek-license-dev",
     ]
@@ -29,6 +30,7 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
         "flink-tst",
         "hyperflow-tst",
         "image-mirror-tst",
+        "openflow-tst",
         "partek-tst",
     ]
     # uat disables HyperFlow and names its Partek namespace explicitly
@@ -36,6 +38,7 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
         "flink-operator-uat",
         "flink-uat",
         "image-mirror-uat",
+        "openflow-uat",
         "partek-flow-uat",
         "partek-license-uat",
     ]
@@ -44,6 +47,7 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
         "flink-prd",
         "hyperflow-prd",
         "image-mirror-prd",
+        "openflow-prd",
         "partek-flow-prd",
         "partek-license-prd",
     ]
@@ -162,4 +166,5 @@ def test_stack_exports_environment_and_namespaces_for_other_stacks(stack: Any) -
         "flinkOperator": "flink-operator-prd",
         "imageMirror": "image-mirror-prd",
         "hyperflowNfs": "",
+        "openflow": "openflow-prd",
     }
