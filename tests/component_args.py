@@ -8,11 +8,29 @@ from flow_platform.flink import FlinkCluster, FlinkOperator
 from flow_platform.hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from flow_platform.k8s import NamespaceGuardrails
 from flow_platform.monitoring import NfrRules
-from flow_platform.openflow import OpenflowSubmitEnvironment
+from flow_platform.openflow import (
+    OpenflowApplication,
+    OpenflowScheduledApplication,
+    OpenflowSubmitEnvironment,
+    SparkOperator,
+)
 from flow_platform.partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
 API = ["10.0.0.1/32"]
 OIDC_ARN = "arn:aws:iam::111111111111:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLE"
+
+APP: dict[str, Any] = {
+    "namespace": "openflow-dev",
+    "env": "dev",
+    "name": "spark-pi",
+    "image": "apache/spark:4.0.1",
+    "spark_version": "4.0.1",
+    "main_application_file": "local:///opt/spark/examples/jars/spark-examples_2.13-4.0.1.jar",
+    "driver": {"cores": 1, "memory": "1Gi"},
+    "executor": {"cores": 1, "memory": "1Gi"},
+    "driver_service_account": "spark-driver",
+    "executor_service_account": "spark-executor",
+}
 
 MINIMAL: dict[type[pulumi.ComponentResource], dict[str, Any]] = {
     NamespaceGuardrails: {
@@ -102,6 +120,15 @@ MINIMAL: dict[type[pulumi.ComponentResource], dict[str, Any]] = {
         "claim_name": "work-dir",
         "node_cidrs": ["10.0.0.0/16"],
     },
+    SparkOperator: {
+        "namespace": "spark-operator-dev",
+        "env": "dev",
+        "image": "ghcr.io/kubeflow/spark-operator/controller:2.5.2",
+        "job_namespaces": ["openflow-dev"],
+        "api_server_cidrs": API,
+    },
+    OpenflowApplication: APP,
+    OpenflowScheduledApplication: {"application": APP, "schedule": "17 3 * * *"},
     EcrMirror: {
         "env": "dev",
         "account_id": "111111111111",

@@ -67,6 +67,18 @@ def test_outputs_shape_comes_from_the_registry() -> None:
     assert set(EFS_SYSTEMS) == {system.name for system in REGISTRY if system.uses_efs}
 
 
+def test_namespace_resource_names_and_output_keys_are_unique() -> None:
+    """Each guarded namespace is a NamespaceGuardrails named after its system or side namespace:
+    one name twice would be one URN twice; one output key twice would hide a namespace."""
+    resources = [system.name for system in REGISTRY]
+    resources += [name for system in REGISTRY for name in system.side_namespace_keys]
+    assert len(resources) == len(set(resources))
+    keys = [key for system in REGISTRY for key in (system.name, *system.side_namespace_keys.values())]
+    assert len(keys) == len(set(keys))
+    services = [key for system in REGISTRY for key in system.services]
+    assert len(services) == len(set(services))
+
+
 def test_the_program_names_no_system() -> None:
     """program.py and outputs.py loop over the registry; a system name there is a hand-kept list."""
     for module in ("program.py", "outputs.py", "config/stack.py"):

@@ -29,7 +29,12 @@ from .flink import FlinkCluster, FlinkOperator
 from .hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from .k8s import NamespaceGuardrails
 from .monitoring import NfrRules
-from .openflow import OpenflowSubmitEnvironment
+from .openflow import (
+    OpenflowApplication,
+    OpenflowScheduledApplication,
+    OpenflowSubmitEnvironment,
+    SparkOperator,
+)
 from .partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
@@ -44,6 +49,9 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     HyperflowJobs,
     InClusterNfsServer,
     OpenflowSubmitEnvironment,
+    SparkOperator,
+    OpenflowApplication,
+    OpenflowScheduledApplication,
     EfsSharedVolume,
     EcrMirror,
     ImageCopyJob,

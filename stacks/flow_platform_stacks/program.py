@@ -6,14 +6,13 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from flow_platform.k8s import NamespaceGuardrails, PodSecurityLevel
 
 from . import aws_foundation
 from .config import ClusterFacts
 from .config.stack import BY_NAME, StackConfig
 from .errors import ConfigError
 from .loader import load
-from .namespaces import record_namespaces
+from .namespaces import guarded_namespace, record_namespaces
 from .outputs import EXTRA_NAMESPACES, empty_outputs, export_all, system_outputs
 from .systems import StackContext
 from .systems.base import IngressController
@@ -76,21 +75,21 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
     for name in cfg.enabled_systems():
         system, block, namespace = BY_NAME[name], cfg.system(name), cfg.namespace_of(name)
         assert block is not None and namespace is not None
-        guardrails = NamespaceGuardrails(
+        # the system's own namespace: Pod Security "restricted", sized by its limits and quota
+        guardrails = guarded_namespace(
+            name,
+            namespace,
             name,
             {
-                "namespace": namespace,
-                "env": cfg.environment,
-                "system": name,
-                "pod_security": PodSecurityLevel.RESTRICTED,
-                "pod_security_version": kube.pod_security_version,
                 "default_request": block.limits.default_request.as_dict(),
                 "default_limit": block.limits.default_limit.as_dict(),
                 "max_limit": block.limits.max.as_dict(),
                 "quota": block.quota.hard(),
-                "protect": cfg.protect,
             },
             opts,
+            env=cfg.environment,
+            protect=cfg.protect,
+            pod_security_version=kube.pod_security_version,
         )
         namespaces[name] = guardrails.namespace_name
         ctx = StackContext(

@@ -53,8 +53,8 @@ from .spark import (
     DEFAULT_OVERHEAD_FACTOR as SPARK_OVERHEAD_FACTOR,
 )
 
-DRIVER_ACCOUNT = "openflow-driver"
-EXECUTOR_ACCOUNT = "openflow-executor"
+DRIVER_SERVICE_ACCOUNT = "openflow-driver"
+EXECUTOR_SERVICE_ACCOUNT = "openflow-executor"
 SUBMITTER_ROLE = "openflow-submitter"
 SPARK_DEFAULTS_CONFIG_MAP = "openflow-spark-defaults"
 POD_TEMPLATES_CONFIG_MAP = "openflow-pod-templates"
@@ -274,8 +274,8 @@ def spark_defaults(
         "spark.kubernetes.namespace": namespace,
         "spark.kubernetes.container.image": image,
         "spark.kubernetes.container.image.pullPolicy": "IfNotPresent",
-        "spark.kubernetes.authenticate.driver.serviceAccountName": DRIVER_ACCOUNT,
-        "spark.kubernetes.authenticate.executor.serviceAccountName": EXECUTOR_ACCOUNT,
+        "spark.kubernetes.authenticate.driver.serviceAccountName": DRIVER_SERVICE_ACCOUNT,
+        "spark.kubernetes.authenticate.executor.serviceAccountName": EXECUTOR_SERVICE_ACCOUNT,
         "spark.kubernetes.driver.podTemplateFile": f"{TEMPLATE_DIR}/{DRIVER_TEMPLATE_KEY}",
         "spark.kubernetes.executor.podTemplateFile": f"{TEMPLATE_DIR}/{EXECUTOR_TEMPLATE_KEY}",
         "spark.kubernetes.driver.service.deleteOnTermination": "true",
@@ -352,7 +352,7 @@ def pod_templates(env: str, image: str, args: Mapping[str, Any]) -> dict[str, di
             DRIVER_ROLE,
             env,
             image,
-            DRIVER_ACCOUNT,
+            DRIVER_SERVICE_ACCOUNT,
             str(args.get("driver_cores", DEFAULT_DRIVER_CORES)),
             pod_memory_mib(
                 driver_mib, args.get("driver_memory_overhead_factor", DEFAULT_DRIVER_MEMORY_OVERHEAD_FACTOR)
@@ -364,7 +364,7 @@ def pod_templates(env: str, image: str, args: Mapping[str, Any]) -> dict[str, di
             EXECUTOR_ROLE,
             env,
             image,
-            EXECUTOR_ACCOUNT,
+            EXECUTOR_SERVICE_ACCOUNT,
             str(args.get("executor_cores", DEFAULT_EXECUTOR_CORES)),
             pod_memory_mib(
                 executor_mib,
@@ -439,16 +439,16 @@ class OpenflowSubmitEnvironment(pulumi.ComponentResource):
         super().__init__(f"{PACKAGE}:index:OpenflowSubmitEnvironment", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace, env, image = args["namespace"], args["env"], args["image"]
-        driver_labels = standard_labels(DRIVER_ACCOUNT, env, SYSTEM, component="spark-driver")
-        executor_labels = standard_labels(EXECUTOR_ACCOUNT, env, SYSTEM, component="spark-executor")
+        driver_labels = standard_labels(DRIVER_SERVICE_ACCOUNT, env, SYSTEM, component="spark-driver")
+        executor_labels = standard_labels(EXECUTOR_SERVICE_ACCOUNT, env, SYSTEM, component="spark-executor")
         labels = standard_labels("openflow", env, SYSTEM, component="spark-submit")
 
         rbac = service_account_with_role(
-            f"{name}-driver", DRIVER_ACCOUNT, namespace, driver_role_rules(), driver_labels, child
+            f"{name}-driver", DRIVER_SERVICE_ACCOUNT, namespace, driver_role_rules(), driver_labels, child
         )
         executor_account = k8s.core.v1.ServiceAccount(
             f"{name}-executor-service-account",
-            metadata={"name": EXECUTOR_ACCOUNT, "namespace": namespace, "labels": executor_labels},
+            metadata={"name": EXECUTOR_SERVICE_ACCOUNT, "namespace": namespace, "labels": executor_labels},
             automount_service_account_token=False,
             opts=child,
         )
@@ -513,8 +513,8 @@ class OpenflowSubmitEnvironment(pulumi.ComponentResource):
                 f"{name}-{policy_name.removeprefix('openflow-')}", namespace, policy_name, spec, labels, child
             )
 
-        self.driver_service_account = pulumi.Output.from_input(DRIVER_ACCOUNT)
-        self.executor_service_account = pulumi.Output.from_input(EXECUTOR_ACCOUNT)
+        self.driver_service_account = pulumi.Output.from_input(DRIVER_SERVICE_ACCOUNT)
+        self.executor_service_account = pulumi.Output.from_input(EXECUTOR_SERVICE_ACCOUNT)
         self.spark_defaults_config_map = defaults_map.metadata.name
         self.pod_templates_config_map = template_map.metadata.name
         self.spark_defaults = props

@@ -147,6 +147,11 @@ class StackContext:
         """An EFS-backed ReadWriteMany claim (the system's :meth:`System.efs_need` said so)."""
         from ..aws_foundation import shared_volume
 
+        if self.foundation.cfg is None or self.foundation.cfg.efs is None:
+            raise AssertionError(
+                f"{system}: shared_volume without aws.efs; its System.efs_need must say when it needs"
+                " EFS, so StackConfig rejects such a stack before anything is registered"
+            )
         return shared_volume(
             name, self.env, self.protect, self.foundation, system, namespace, claim_name, size, self.opts
         )
