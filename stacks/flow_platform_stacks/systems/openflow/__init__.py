@@ -14,13 +14,17 @@ def _pod(cores: int, memory_mib: int) -> tuple[Quantity, Quantity]:
     return Quantity.parse(str(cores)), Quantity.parse(f"{memory_mib}Mi")
 
 
+DESCRIPTION = "openflow (Apache Spark 4.0.1) jobs by spark-submit; omit or set enabled=false to skip."
+"""Pulumi.yaml's description of the ``openflow`` key."""
+
+
 class Openflow(System[OpenflowConfig]):
     name = "openflow"
     title = (
         "openflow (Apache Spark 4.0.1): spark-submit cluster-mode environment, driver/executor RBAC,"
         " pod templates"
     )
-    description = "openflow (Apache Spark 4.0.1) jobs submitted with spark-submit in cluster mode; omit or set enabled=false to skip."
+    description = DESCRIPTION
     nfr_monitoring: ClassVar[bool] = True
     """Pod restarts (failed pods: Spark never restarts one) and ulimits are measured here (#17 NFRs)."""
     config = OpenflowConfig
