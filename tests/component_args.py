@@ -4,13 +4,29 @@ from typing import Any
 
 import pulumi
 from flow_platform.aws import EcrMirror, EfsSharedVolume, ImageCopyJob
+from flow_platform.eventflow import EventFlowCluster
 from flow_platform.flink import FlinkCluster, FlinkOperator
 from flow_platform.hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from flow_platform.k8s import NamespaceGuardrails
+from flow_platform.monitoring import NfrRules
+from flow_platform.openflow import OpenflowApplication, OpenflowScheduledApplication, SparkOperator
 from flow_platform.partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
 API = ["10.0.0.1/32"]
 OIDC_ARN = "arn:aws:iam::111111111111:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLE"
+
+APP: dict[str, Any] = {
+    "namespace": "openflow-dev",
+    "env": "dev",
+    "name": "spark-pi",
+    "image": "apache/spark:4.0.1",
+    "spark_version": "4.0.1",
+    "main_application_file": "local:///opt/spark/examples/jars/spark-examples_2.13-4.0.1.jar",
+    "driver": {"cores": 1, "memory": "1Gi"},
+    "executor": {"cores": 1, "memory": "1Gi"},
+    "driver_service_account": "spark-driver",
+    "executor_service_account": "spark-executor",
+}
 
 MINIMAL: dict[type[pulumi.ComponentResource], dict[str, Any]] = {
     NamespaceGuardrails: {
@@ -100,6 +116,24 @@ MINIMAL: dict[type[pulumi.ComponentResource], dict[str, Any]] = {
         "claim_name": "work-dir",
         "node_cidrs": ["10.0.0.0/16"],
     },
+    EventFlowCluster: {
+        "namespace": "eventflow-dev",
+        "env": "dev",
+        "app_name": "orders",
+        "image": "registry.example.com/streaming/orders-app:1.0.0",
+        "admin_username": "admin",
+        "admin_password": "example-password-0123456789",
+        "api_server_cidrs": API,
+    },
+    SparkOperator: {
+        "namespace": "spark-operator-dev",
+        "env": "dev",
+        "image": "ghcr.io/kubeflow/spark-operator/controller:2.5.2",
+        "job_namespaces": ["openflow-dev"],
+        "api_server_cidrs": API,
+    },
+    OpenflowApplication: APP,
+    OpenflowScheduledApplication: {"application": APP, "schedule": "17 3 * * *"},
     EcrMirror: {
         "env": "dev",
         "account_id": "111111111111",
@@ -131,5 +165,10 @@ MINIMAL: dict[type[pulumi.ComponentResource], dict[str, Any]] = {
         "copier_image": "quay.io/skopeo/stable:v1.16.1",
         "aws_cli_image": "public.ecr.aws/aws-cli/aws-cli:2.17.20",
         "source_auth": '{"auths": {}}',
+    },
+    NfrRules: {
+        "namespace": "openflow-dev",
+        "env": "dev",
+        "namespaces": ["openflow-dev", "eventflow-dev"],
     },
 }

@@ -23,6 +23,7 @@ import referencing
 import yaml
 from conftest import DATA, ENVS, ROOT, data_yaml, raw_stack_yaml
 from flow_platform.flink.configuration import OPERATOR_VERSION
+from flow_platform_stacks.config.stack import SYSTEMS
 from flow_platform_stacks.errors import ConfigError, Problem
 from flow_platform_stacks.loader import check_texts
 from flow_platform_stacks.tooling.cli import main
@@ -145,9 +146,9 @@ def _names_the_path(problems: list[Problem], path: Path_) -> bool:
         if not problem.path:
             continue
         if problem.path[0] != top:
-            if problem.path[0] in ("partek", "flink", "hyperflow") and top == "aws":
+            if problem.path[0] in SYSTEMS and top == "aws":
                 return True  # a system that needs what the aws block no longer gives
-            if top in ("partek", "flink", "hyperflow") and problem.path[:2] == ("aws", "ecr"):
+            if top in SYSTEMS and problem.path[:2] == ("aws", "ecr"):
                 return True  # an image the mirror must now copy or cache
             continue
         shared = 0

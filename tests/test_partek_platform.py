@@ -32,8 +32,8 @@ from flow_platform.k8s.rollout import (
 from flow_platform.partek import HOME_NOMINAL_CAPACITY
 from flow_platform.partek.flexlm_admission import flexlm_binding_spec, flexlm_policy_spec
 from flow_platform.partek.flexlm_server import license_install_script
-from flow_platform_stacks.config.partek import home_size_problem
-from flow_platform_stacks.partek import docker_config_json
+from flow_platform_stacks.systems.partek.config import home_size_problem
+from flow_platform_stacks.systems.partek.deploy import docker_config_json
 from flow_platform_stacks.tooling.render import kubernetes_objects
 from test_partek_sizing import GOOD_LICENSE
 

@@ -139,7 +139,7 @@ def test_schema_check_rejects_a_broken_project_file() -> None:
 
 
 def test_every_top_level_config_key_is_declared_in_pulumi_yaml() -> None:
-    from flow_platform_stacks.config import StackConfig
+    from flow_platform_stacks.config.stack import StackConfig
 
     declared = set(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"])
     modelled = {info.alias for info in StackConfig.model_fields.values()}

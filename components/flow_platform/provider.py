@@ -25,9 +25,12 @@ import pulumi
 
 from . import PACKAGE
 from .aws import EcrMirror, EfsSharedVolume, ImageCopyJob
+from .eventflow import EventFlowCluster
 from .flink import FlinkCluster, FlinkOperator
 from .hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from .k8s import NamespaceGuardrails
+from .monitoring import NfrRules
+from .openflow import OpenflowApplication, OpenflowScheduledApplication, SparkOperator
 from .partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
@@ -41,9 +44,14 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     HyperflowRedis,
     HyperflowJobs,
     InClusterNfsServer,
+    EventFlowCluster,
+    SparkOperator,
+    OpenflowApplication,
+    OpenflowScheduledApplication,
     EfsSharedVolume,
     EcrMirror,
     ImageCopyJob,
+    NfrRules,
 ]
 """Every public component; each has the type token ``flow-platform:index:<Class>``."""
 

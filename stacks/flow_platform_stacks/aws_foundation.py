@@ -1,9 +1,11 @@
 """Compose the AWS foundations: the provider, the cluster's facts, the ECR mirror and EFS volumes."""
 
+from __future__ import annotations
+
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -22,11 +24,14 @@ from flow_platform.aws.ecr_mirror import enhanced_scanning_rules
 from flow_platform.aws.images import scoped_prefix
 
 from . import PROJECT
-from .config import AwsConfig, ClusterFacts, StackConfig
+from .config import AwsConfig, ClusterFacts
 from .config.aws import BackupConfig
 from .errors import ConfigError, Problem
 from .namespaces import guarded_namespace, namespace_sizes
 from .stackfile import other_stacks
+
+if TYPE_CHECKING:
+    from .config.stack import StackConfig
 
 BACKUP_TAG = "flow-platform-backup-plan"
 """Tag on the file systems an env's AWS Backup plan selects."""
@@ -286,7 +291,16 @@ def deploy(
     copy_settings: CopyJobSettings | None = None
     if mirror.copy_job is not None:
         namespace = mirror.copy_job.namespace or f"image-mirror-{cfg.environment}"
-        guardrails = guarded_namespace("image-mirror", cfg, namespace, "mirror", MIRROR_GUARDRAILS, opts)
+        guardrails = guarded_namespace(
+            "image-mirror",
+            namespace,
+            "mirror",
+            MIRROR_GUARDRAILS,
+            opts,
+            env=cfg.environment,
+            protect=cfg.protect,
+            pod_security_version=cfg.kubernetes.pod_security_version,
+        )
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails]))
         copy_settings = {
             "namespace": namespace,
@@ -398,7 +412,8 @@ def backup_plan(
 
 def shared_volume(
     name: str,
-    cfg: StackConfig,
+    env: str,
+    protect: bool,
     foundation: Foundation,
     system: str,
     namespace: str,
@@ -411,7 +426,7 @@ def shared_volume(
     assert aws_cfg is not None and aws_cfg.efs is not None and facts is not None
     efs = aws_cfg.efs
     args: EfsSharedVolumeArgs = {
-        "env": cfg.environment,
+        "env": env,
         "system": system,
         "vpc_id": facts.vpc_id,
         "subnet_ids": facts.private_subnet_ids,
@@ -423,8 +438,8 @@ def shared_volume(
         "uid": 1000,
         "gid": 1000,
         "capacity": size,
-        "protect": cfg.protect,
-        "tags": {**aws_cfg.tags, **({BACKUP_TAG: cfg.environment} if efs.backup is not None else {})},
+        "protect": protect,
+        "tags": {**aws_cfg.tags, **({BACKUP_TAG: env} if efs.backup is not None else {})},
     }
     if efs.kms_key_arn:
         args["kms_key_arn"] = efs.kms_key_arn

@@ -23,6 +23,14 @@ class KeyProblem(ValueError):
         self.message = message
 
 
+class KeyProblems(ValueError):
+    """Several :class:`KeyProblem` found by one validator, reported together."""
+
+    def __init__(self, problems: Sequence[KeyProblem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = tuple(problems)
+
+
 @dataclass(frozen=True)
 class Problem:
     path: tuple[str | int, ...]
@@ -117,12 +125,15 @@ def did_you_mean(key: str, allowed: Sequence[str]) -> str:
 def problems_from_validation(
     error: ValidationError, root: type[BaseModel], secret_keys: set[str]
 ) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     for item in error.errors():
         path = tuple(item["loc"])
         message = item["msg"]
         ctx = item.get("ctx") or {}
         cause = ctx.get("error")
+        if isinstance(cause, KeyProblems):
+            problems.extend(Problem(path + p.subpath, p.message) for p in cause.problems)
+            continue
         if isinstance(cause, KeyProblem):
             path = path + cause.subpath
             message = cause.message

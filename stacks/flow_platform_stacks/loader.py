@@ -9,7 +9,7 @@ from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from . import PROJECT
-from .config import StackConfig
+from .config.stack import StackConfig
 from .errors import ConfigError, Problem, did_you_mean, problems_from_validation
 
 OTHER_NAMESPACES = {

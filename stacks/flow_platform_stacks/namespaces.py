@@ -8,8 +8,6 @@ from typing import TypedDict
 import pulumi
 from flow_platform.k8s import NamespaceGuardrails, NamespaceGuardrailsArgs, PodSecurityLevel
 
-from .config import StackConfig
-
 _CREATED: ContextVar[dict[str, pulumi.Output[str]] | None] = ContextVar("created_namespaces", default=None)
 
 
@@ -59,20 +57,23 @@ def namespace_sizes(
 
 def guarded_namespace(
     resource_name: str,
-    cfg: StackConfig,
     namespace: str,
     system: str,
     sizes: NamespaceSizes,
     opts: pulumi.ResourceOptions,
+    *,
+    env: str,
+    protect: bool,
+    pod_security_version: str,
     privileged_because: str | None = None,
 ) -> NamespaceGuardrails:
     """A namespace with the full guardrails; ``privileged_because`` documents a PSA exception."""
     args: NamespaceGuardrailsArgs = {
         "namespace": namespace,
-        "env": cfg.environment,
+        "env": env,
         "system": system,
-        "pod_security_version": cfg.kubernetes.pod_security_version,
-        "protect": cfg.protect,
+        "pod_security_version": pod_security_version,
+        "protect": protect,
         "default_request": sizes["default_request"],
         "default_limit": sizes["default_limit"],
         "max_limit": sizes["max_limit"],

@@ -10,25 +10,18 @@ from typing import Any
 
 import pulumi
 
-CLUSTER_DOMAIN = "cluster.local"
-"""Kubernetes' default cluster domain (kubelet ``--cluster-domain``)."""
+from .systems import REGISTRY
+from .systems.base import CLUSTER_DOMAIN
 
 EXTRA_NAMESPACES = {
-    "partek-license": "partekLicense",
-    "hyperflow-nfs": "hyperflowNfs",
-    "flink-operator": "flinkOperator",
+    **{resource: key for system in REGISTRY for resource, key in system.side_namespace_keys.items()},
     "image-mirror": "imageMirror",
 }
 """Guarded namespaces beside the systems' own (resource name -> output key)."""
-NAMESPACE_KEYS = ("partek", "flink", "hyperflow", *EXTRA_NAMESPACES.values())
-SERVICE_KEYS = ("partekFlowUi", "flexlm", "flinkRest", "redis", "nfsServer")
-"""No HyperFlow server: v1.5.7 listens on 127.0.0.1 only, so there is no Service for it."""
-SYSTEM_KEYS: dict[str, dict[str, Any]] = {
-    "partek": {"namespace": "", "url": "", "licenseAddress": "", "headnodeService": "", "homeClaim": ""},
-    "flink": {"namespace": "", "deployment": "", "operatorInstalled": False, "restUrl": ""},
-    "hyperflow": {"namespace": "", "workDirClaim": "", "engineServiceAccount": ""},
-}
-EFS_SYSTEMS = ("partek", "flink", "hyperflow")
+NAMESPACE_KEYS = (*(system.name for system in REGISTRY), *EXTRA_NAMESPACES.values())
+SERVICE_KEYS = tuple(key for system in REGISTRY for key in system.services)
+SYSTEM_KEYS: dict[str, dict[str, Any]] = {system.name: dict(system.outputs) for system in REGISTRY}
+EFS_SYSTEMS = tuple(system.name for system in REGISTRY if system.uses_efs)
 
 
 def service_dns(service: str, namespace: str) -> str:

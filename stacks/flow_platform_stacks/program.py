@@ -1,18 +1,21 @@
 """The stack program: validate config, build the providers, compose the components."""
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from flow_platform.k8s import NamespaceGuardrails, PodSecurityLevel
 
-from . import aws_foundation, flink, hyperflow, partek
-from .config import ClusterFacts, FlinkConfig, HyperflowConfig, PartekConfig, StackConfig
+from . import aws_foundation, monitoring
+from .config import ClusterFacts
+from .config.stack import BY_NAME, StackConfig
 from .errors import ConfigError
 from .loader import load
-from .namespaces import record_namespaces
-from .outputs import CLUSTER_DOMAIN, EXTRA_NAMESPACES, empty_outputs, export_all, system_outputs
+from .namespaces import guarded_namespace, record_namespaces
+from .outputs import EXTRA_NAMESPACES, empty_outputs, export_all, system_outputs
+from .systems import StackContext
+from .systems.base import IngressController
 
 
 def kubernetes_provider(cfg: StackConfig) -> k8s.Provider:
@@ -46,8 +49,13 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
     The cluster's facts are resolved first (reading the cluster stack when configured), so a
     missing fact fails before anything but that stack reference is registered.
     """
-    watch_namespaces = flink.operator_plan(project_dir or find_project_dir(), stack, cfg)
-    registry = aws_foundation.registry_plan(project_dir or find_project_dir(), stack, cfg)
+    project = project_dir or find_project_dir()
+    operators: dict[str, dict[str, Sequence[str]]] = {}
+    for name in cfg.enabled_systems():
+        block, namespace = cfg.system(name), cfg.namespace_of(name)
+        assert block is not None and namespace is not None
+        operators[name] = dict(BY_NAME[name].preflight(block, namespace, stack, project))
+    registry = aws_foundation.registry_plan(project, stack, cfg)
     facts: ClusterFacts | None = None
     if cfg.aws is not None:
         facts = await aws_foundation.cluster_facts(stack, cfg.aws)
@@ -62,56 +70,51 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
     exports = empty_outputs()
     namespaces: dict[str, Any] = exports["namespaces"]
     services: dict[str, Any] = exports["services"]
-    for system in cfg.enabled_systems():
-        block = cfg.system(system)
-        assert block is not None
-        namespace = cfg.namespace_of(system)
-        assert namespace is not None
-        guardrails = NamespaceGuardrails(
-            system,
+    kube = cfg.kubernetes
+    controller = kube.ingress_controller
+    guards: list[pulumi.Resource] = []
+    for name in cfg.enabled_systems():
+        system, block, namespace = BY_NAME[name], cfg.system(name), cfg.namespace_of(name)
+        assert block is not None and namespace is not None
+        # the system's own namespace: Pod Security "restricted", sized by its limits and quota
+        guardrails = guarded_namespace(
+            name,
+            namespace,
+            name,
             {
-                "namespace": namespace,
-                "env": cfg.environment,
-                "system": system,
-                "pod_security": PodSecurityLevel.RESTRICTED,
-                "pod_security_version": cfg.kubernetes.pod_security_version,
                 "default_request": block.limits.default_request.as_dict(),
                 "default_limit": block.limits.default_limit.as_dict(),
                 "max_limit": block.limits.max.as_dict(),
                 "quota": block.quota.hard(),
-                "protect": cfg.protect,
             },
             opts,
+            env=cfg.environment,
+            protect=cfg.protect,
+            pod_security_version=kube.pod_security_version,
         )
-        namespaces[system] = guardrails.namespace_name
-        system_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails]))
-        if isinstance(block, PartekConfig):
-            result = partek.deploy(cfg, block, namespace, system_opts, foundation)
-            exports["partek"] = system_outputs("partek", result)
-            services["partekFlowUi"] = _dns(result["headnodeService"], namespace)
-            if block.license.mode == "flexlm":
-                services["flexlm"] = _dns(
-                    block.license.service_name, block.license_namespace(cfg.environment)
-                )
-        if isinstance(block, FlinkConfig):
-            result = flink.deploy(cfg, block, namespace, system_opts, foundation, watch_namespaces)
-            host = block.cluster.ingress_host
-            exports["flink"] = system_outputs(
-                "flink", {**result, "restUrl": f"https://{host}/" if host else ""}
-            )
-            # the operator names the JobManager's REST (and web UI) Service <FlinkDeployment>-rest
-            services["flinkRest"] = _dns(pulumi.Output.concat(result["deployment"], "-rest"), namespace)
-        if isinstance(block, HyperflowConfig):
-            result = hyperflow.deploy(cfg, block, namespace, system_opts, foundation)
-            exports["hyperflow"] = system_outputs("hyperflow", result)
-            services["redis"] = _dns(HYPERFLOW_SERVICES["redis"], namespace)
+        namespaces[name] = guardrails.namespace_name
+        guards.append(guardrails)
+        ctx = StackContext(
+            env=cfg.environment,
+            protect=cfg.protect,
+            pod_security_version=kube.pod_security_version,
+            api_server=kube.api_server,
+            ingress=IngressController(controller.class_name, controller.namespace, controller.pod_labels),
+            foundation=foundation,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+            operators=operators[name],
+        )
+        result = system.deploy(ctx, block, namespace)
+        exports[name] = system_outputs(name, result.outputs)
+        unknown = sorted(set(result.services) - set(system.services))
+        assert not unknown, f"{name} services {unknown} are not in its System.services"
+        services.update(result.services)
+    monitoring.deploy(cfg, opts, guards)  # the NFR rules, once the measured namespaces exist
     for resource_name, key in EXTRA_NAMESPACES.items():
         if resource_name in created:
             namespaces[key] = created[resource_name]
-    if namespaces.get("hyperflowNfs"):
-        services["nfsServer"] = _dns(HYPERFLOW_SERVICES["nfs"], namespaces["hyperflowNfs"])
-    for system, volume in foundation.volumes.items():
-        exports["efs"][system] = {
+    for system_name, volume in foundation.volumes.items():
+        exports["efs"][system_name] = {
             "fileSystemId": volume.file_system_id,
             "accessPointId": volume.access_point_id,
         }
@@ -120,14 +123,6 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
         exports["imageUris"] = foundation.mirror.image_uris
     exports["environment"] = cfg.environment
     export_all(exports)
-
-
-HYPERFLOW_SERVICES = {"redis": "redis", "nfs": "nfs-server"}
-"""Service names of HyperflowRedis and InClusterNfsServer (the engine has none: see the README)."""
-
-
-def _dns(service: Any, namespace: Any) -> pulumi.Output[str]:
-    return pulumi.Output.concat(service, ".", namespace, f".svc.{CLUSTER_DOMAIN}")
 
 
 def main() -> None:

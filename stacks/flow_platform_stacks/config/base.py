@@ -21,8 +21,6 @@ from ..errors import KeyProblem
 from .rules import image_reference_problem
 
 Environment = Literal["dev", "tst", "uat", "prd"]
-SYSTEMS = ("partek", "flink", "hyperflow")
-"""Systems an environment may run; each has a top-level config key of the same name."""
 
 # One set of rules for config and components: flow_platform.validation
 DNS_LABEL = validation.DNS_LABEL
@@ -101,12 +99,32 @@ class ApiServer(Strict):
         return check_cidrs(value)
 
 
+class IngressControllerConfig(Strict):
+    """The cluster's ingress controller, which every system's Ingress and NetworkPolicy use."""
+
+    class_name: ObjectName = "nginx"
+    """The IngressClass every system's Ingress names."""
+    namespace: NamespaceName = "ingress-nginx"
+    """Where its pods run (NetworkPolicy ingress from them to the UIs)."""
+    pod_labels: dict[str, str] = Field(default_factory=lambda: {"app.kubernetes.io/name": "ingress-nginx"})
+    """Its pods' labels (NetworkPolicy peer)."""
+
+    @field_validator("pod_labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("at least one label: an empty selector would admit every pod of the namespace")
+        return value
+
+
 class KubernetesConfig(Strict):
     """How the stack reaches its cluster: exactly one of a kubeconfig secret or a context."""
 
     context: str | None = None
     kubeconfig: SecretStr | None = None
     api_server: ApiServer
+    ingress_controller: IngressControllerConfig = Field(default_factory=IngressControllerConfig)
+    """Configured once for the cluster; defaults to ingress-nginx."""
     pod_security_version: str = Field(default="latest", pattern=validation.PSA_VERSION.pattern)
 
     @model_validator(mode="after")
@@ -225,3 +243,26 @@ class SystemConfig(Strict):
                 f"{self.limits.max.cpu} is above quota.requestsCpu ({self.quota.requests_cpu})",
             )
         return self
+
+
+class ImageConfig(Strict):
+    """An image pinned by tag (never ``latest``) or digest."""
+
+    repository: str = Field(pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+    tag: str
+    digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
+
+    @field_validator("tag")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        return validation.image_tag(value)
+
+    @model_validator(mode="after")
+    def _reference(self) -> Self:
+        problem = image_reference_problem(self.ref())
+        if problem:
+            raise KeyProblem(["repository"], problem)
+        return self
+
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}" + (f"@{self.digest}" if self.digest else "")

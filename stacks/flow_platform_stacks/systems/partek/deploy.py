@@ -22,9 +22,9 @@ from flow_platform.partek.flexlm_server import NAME as FLEXLM_NAME
 from flow_platform.partek.flow_headnode import NAME as HEADNODE_NAME
 from flow_platform.partek.flow_headnode import LicenseServerPeer
 
-from .aws_foundation import Foundation, shared_volume
-from .config import PartekConfig, StackConfig
-from .namespaces import guarded_namespace, namespace_sizes
+from ...namespaces import namespace_sizes
+from ..base import StackContext
+from .config import PartekConfig
 
 LICENSE_EXCEPTION = (
     "FlexLM creates a network interface with the license's MAC address: NET_ADMIN as UID 0, which "
@@ -52,15 +52,9 @@ LICENSE_GUARDRAILS = namespace_sizes(
 )
 
 
-def deploy(
-    cfg: StackConfig,
-    block: PartekConfig,
-    namespace: str,
-    opts: pulumi.ResourceOptions,
-    foundation: Foundation,
-) -> dict[str, Any]:
+def deploy(ctx: StackContext, block: PartekConfig, namespace: str) -> dict[str, Any]:
     """Register Partek Flow into ``namespace``; returns the stack outputs for it."""
-    env = cfg.environment
+    env, opts, foundation = ctx.env, ctx.opts, ctx.foundation
     headnode_peer = selector_labels(HEADNODE_NAME, env)
     license_server: LicenseServerPeer | None = None
     license_cidrs: list[str] = []
@@ -98,13 +92,11 @@ def deploy(
     if lic.mode == "flexlm":
         assert lic.text is not None and lic.image is not None and lic.storage_class is not None
         license_ns = block.license_namespace(env)
-        guardrails = guarded_namespace(
+        guardrails = ctx.guarded_namespace(
             "partek-license",
-            cfg,
             license_ns,
             "partek",
             LICENSE_GUARDRAILS,
-            opts,
             privileged_because=LICENSE_EXCEPTION,
         )
         server = FlexLMServer(
@@ -118,7 +110,7 @@ def deploy(
                 "service_name": lic.service_name,
                 "client_namespace": namespace,
                 "client_labels": headnode_peer,
-                "protect": cfg.protect,
+                "protect": ctx.protect,
                 "priority_class_name": f"partek-critical-{env}",
             },
             foundation.after_images(
@@ -146,9 +138,7 @@ def deploy(
     elif home.efs:
         home_claim = "partek-flow-home"
         headnode_depends.append(
-            shared_volume(
-                "partek-home", cfg, foundation, "partek", namespace, home_claim, home.claim_size(), opts
-            )
+            ctx.shared_volume("partek-home", "partek", namespace, home_claim, home.claim_size())
         )
     else:
         assert home.storage_class is not None
@@ -161,7 +151,7 @@ def deploy(
             home.storage_class,
             "ReadWriteMany",
             standard_labels("partek-flow-home", env, "partek", component="storage"),
-            cfg.protect,
+            ctx.protect,
             opts,
         )
         headnode_depends.append(claim)
@@ -181,9 +171,9 @@ def deploy(
         "extra_jvm_options": head.extra_jvm_options,
         "home_claim": home_claim,
         "ingress_host": block.ingress.host,
-        "ingress_class": block.ingress.class_name,
-        "ingress_controller_namespace": block.ingress.controller_namespace,
-        "ingress_controller_labels": block.ingress.controller_labels,
+        "ingress_class": ctx.ingress.class_name,
+        "ingress_controller_namespace": ctx.ingress.namespace,
+        "ingress_controller_labels": dict(ctx.ingress.pod_labels),
         "acme_http01": block.ingress.acme_challenge == "http-01",
         "priority_class_name": f"partek-critical-{env}",
         "image_pull_secrets": pull_secrets,

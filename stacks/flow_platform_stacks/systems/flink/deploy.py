@@ -9,13 +9,12 @@ import pulumi
 from flow_platform.aws import ImageRef
 from flow_platform.flink import FlinkCluster, FlinkClusterArgs, FlinkOperator, FlinkOperatorArgs, JobSpec
 
-from . import PROJECT
-from .aws_foundation import Foundation, shared_volume
-from .config import FlinkConfig, StackConfig
-from .config.flink import JobConfig
-from .errors import ConfigError, Problem
-from .namespaces import guarded_namespace, namespace_sizes
-from .stackfile import other_stacks
+from ... import PROJECT
+from ...errors import ConfigError, Problem
+from ...namespaces import namespace_sizes
+from ...stackfile import other_stacks
+from ..base import StackContext
+from .config import FlinkConfig, JobConfig
 
 CLAIM = "flink-data"
 OPERATOR_GUARDRAILS = namespace_sizes(
@@ -43,13 +42,10 @@ def _flink_peer(name: str, config: dict[str, Any]) -> tuple[str, Peer] | None:
     return str(operator["cluster"]), Peer(name, operator.get("manageCrds") is True, namespace)
 
 
-def _stack_peers(project_dir: Path, stack: str, cfg: StackConfig) -> dict[str, list[Peer]]:
+def _stack_peers(project_dir: Path, stack: str, own: FlinkConfig, namespace: str) -> dict[str, list[Peer]]:
     """Every stack of the project by operator cluster, this stack from its validated config."""
     peers: dict[str, list[Peer]] = {}
-    own = cfg.system("flink")
-    if isinstance(own, FlinkConfig):
-        namespace = cfg.namespace_of("flink") or ""
-        peers.setdefault(own.operator.cluster, []).append(Peer(stack, own.operator.manage_crds, namespace))
+    peers.setdefault(own.operator.cluster, []).append(Peer(stack, own.operator.manage_crds, namespace))
     for cluster, others in other_stacks(
         project_dir, stack, "the Flink operator plan", _flink_peer, "no operator.cluster"
     ).items():
@@ -57,7 +53,7 @@ def _stack_peers(project_dir: Path, stack: str, cfg: StackConfig) -> dict[str, l
     return peers
 
 
-def operator_plan(project_dir: Path, stack: str, cfg: StackConfig) -> list[str]:
+def operator_plan(project_dir: Path, stack: str, flink: FlinkConfig, namespace: str) -> list[str]:
     """The namespaces this stack's operator watches: its own Flink namespace.
 
     Every Flink stack runs its own operator, so no stack writes into another's namespace and
@@ -65,11 +61,8 @@ def operator_plan(project_dir: Path, stack: str, cfg: StackConfig) -> list[str]:
     exactly one stack per cluster manages them (``manageCrds``); none or two is a config error
     naming the stacks.
     """
-    flink = cfg.system("flink")
-    if not isinstance(flink, FlinkConfig):
-        return []
     cluster = flink.operator.cluster
-    peers = _stack_peers(project_dir, stack, cfg)[cluster]
+    peers = _stack_peers(project_dir, stack, flink, namespace)[cluster]
     managers = sorted(p.stack for p in peers if p.manages_crds)
     path = ("flink", "operator", "manageCrds")
     if len(managers) > 1 and stack not in managers:
@@ -101,7 +94,7 @@ def operator_plan(project_dir: Path, stack: str, cfg: StackConfig) -> list[str]:
                 )
             ],
         )
-    return [cfg.namespace_of("flink") or ""]
+    return [namespace]
 
 
 def _job(job: JobConfig) -> JobSpec:
@@ -118,22 +111,14 @@ def _job(job: JobConfig) -> JobSpec:
     return spec
 
 
-def deploy(
-    cfg: StackConfig,
-    block: FlinkConfig,
-    namespace: str,
-    opts: pulumi.ResourceOptions,
-    foundation: Foundation,
-    watch_namespaces: list[str],
-) -> dict[str, Any]:
+def deploy(ctx: StackContext, block: FlinkConfig, namespace: str) -> dict[str, Any]:
     """Register the operator (installer only) and the Flink cluster; returns the stack outputs."""
-    env = cfg.environment
-    api = cfg.kubernetes.api_server
+    env, opts, foundation = ctx.env, ctx.opts, ctx.foundation
+    api = ctx.api_server
+    watch_namespaces = list(ctx.operators["flink"])
     operator = block.operator
-    operator_namespace = operator_namespace_of(cfg, block)
-    guardrails = guarded_namespace(
-        "flink-operator", cfg, operator_namespace, "flink", OPERATOR_GUARDRAILS, opts
-    )
+    operator_namespace = operator_namespace_of(block, env)
+    guardrails = ctx.guarded_namespace("flink-operator", operator_namespace, "flink", OPERATOR_GUARDRAILS)
     image = ImageRef.parse(foundation.image("flink-operator"))
     operator_args: FlinkOperatorArgs = {
         "namespace": operator_namespace,
@@ -142,7 +127,7 @@ def deploy(
         "image_tag": image.tag or "",
         "watch_namespaces": watch_namespaces,
         "manage_crds": operator.manage_crds,
-        "protect": cfg.protect,
+        "protect": ctx.protect,
         "webhook": operator.webhook,
         "artifact_schemes": list(operator.artifact_schemes),
         "artifact_cidrs": list(operator.artifact_cidrs),
@@ -161,9 +146,7 @@ def deploy(
             "flink-operator",
         ),
     )
-    shared_volume(
-        "flink-data", cfg, foundation, "flink", namespace, CLAIM, str(block.cluster.storage_size), opts
-    )
+    ctx.shared_volume("flink-data", "flink", namespace, CLAIM, str(block.cluster.storage_size))
     cluster = block.cluster
     args: FlinkClusterArgs = {
         "namespace": namespace,
@@ -199,6 +182,8 @@ def deploy(
         args["job"] = _job(cluster.job)
     if cluster.ingress_host:
         args["ingress_host"] = cluster.ingress_host
+        args["ingress_class"] = ctx.ingress.class_name
+        args["ingress_controller_namespace"] = ctx.ingress.namespace
         if cluster.tls_secret:
             args["tls_secret"] = cluster.tls_secret
         if cluster.cluster_issuer:
@@ -219,6 +204,6 @@ def deploy(
     }
 
 
-def operator_namespace_of(cfg: StackConfig, block: FlinkConfig) -> str:
+def operator_namespace_of(block: FlinkConfig, env: str) -> str:
     """The operator's namespace: configured, else ``flink-operator-<env>`` (one per environment)."""
-    return block.operator.namespace or f"flink-operator-{cfg.environment}"
+    return block.operator.namespace or f"flink-operator-{env}"

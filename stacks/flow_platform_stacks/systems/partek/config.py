@@ -1,6 +1,6 @@
 """The ``flow-platform:partek`` block: image, license, headnode, /home/flow, ingress, workers."""
 
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from flow_platform import validation
 from flow_platform.k8s import Quantity
@@ -14,43 +14,19 @@ from flow_platform.partek import (
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from ..errors import SECRET_MASK, KeyProblem
-from .base import (
+from ...config.base import (
     DNS_LABEL,
     HOSTNAME,
     Cpu,
+    ImageConfig,
     Memory,
-    NamespaceName,
     ObjectName,
     Storage,
     Strict,
     SystemConfig,
     check_cidrs,
 )
-from .rules import image_reference_problem
-
-
-class ImageConfig(Strict):
-    """An image pinned by tag (never ``latest``) or digest."""
-
-    repository: str = Field(pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
-    tag: str
-    digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
-
-    @field_validator("tag")
-    @classmethod
-    def _pinned(cls, value: str) -> str:
-        return validation.image_tag(value)
-
-    @model_validator(mode="after")
-    def _reference(self) -> Self:
-        problem = image_reference_problem(self.ref())
-        if problem:
-            raise KeyProblem(["repository"], problem)
-        return self
-
-    def ref(self) -> str:
-        return f"{self.repository}:{self.tag}" + (f"@{self.digest}" if self.digest else "")
+from ...errors import SECRET_MASK, KeyProblem
 
 
 class Endpoint(Strict):
@@ -226,20 +202,36 @@ def home_size_problem(efs: bool, own_claim: bool, size_set: bool) -> str | None:
     return None
 
 
+MOVED_TO_KUBERNETES = {
+    "className": "className",
+    "controllerNamespace": "namespace",
+    "controllerLabels": "podLabels",
+}
+"""Former partek.ingress keys, now kubernetes.ingressController's."""
+
+
 class IngressConfig(Strict):
     """HTTPS access to the web UI."""
 
     host: str
-    class_name: ObjectName = "nginx"
     tls_secret: ObjectName | None = None
     cluster_issuer: ObjectName | None = None
     acme_challenge: Literal["http-01", "dns-01", "none"] | None = None
     """With clusterIssuer: how it proves the host. ``http-01`` opens the ingress controller -> solver
     pod rule (port 8089) in the Flow namespace; ``dns-01`` and ``none`` (a non-ACME issuer) need no rule."""
-    controller_namespace: NamespaceName = "ingress-nginx"
-    controller_labels: dict[str, str] = Field(
-        default_factory=lambda: {"app.kubernetes.io/name": "ingress-nginx"}
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for old, new in MOVED_TO_KUBERNETES.items():
+                if old in data:
+                    raise KeyProblem(
+                        [old],
+                        f"moved to kubernetes.ingressController.{new}: the cluster's ingress controller is"
+                        " configured once, for every system",
+                    )
+        return data
 
     @field_validator("host")
     @classmethod

@@ -6,9 +6,18 @@ from typing import Literal, Self
 from flow_platform.k8s import Quantity
 from pydantic import Field, SecretStr, model_validator
 
-from ..errors import SECRET_MASK, KeyProblem
-from .base import Cpu, Memory, NamespaceName, ObjectName, Storage, Strict, SystemConfig, check_cidrs
-from .partek import ImageConfig
+from ...config.base import (
+    Cpu,
+    ImageConfig,
+    Memory,
+    NamespaceName,
+    ObjectName,
+    Storage,
+    Strict,
+    SystemConfig,
+    check_cidrs,
+)
+from ...errors import SECRET_MASK, KeyProblem
 
 
 class StorageConfig(Strict):

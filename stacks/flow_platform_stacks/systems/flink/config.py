@@ -14,10 +14,9 @@ from flow_platform.flink import (
 from flow_platform.k8s import Quantity
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from ..errors import KeyProblem
-from .base import HOSTNAME, Memory, NamespaceName, ObjectName, Strict, SystemConfig
-from .partek import ImageConfig
-from .rules import restart_strategy_problems
+from ...config.base import HOSTNAME, ImageConfig, Memory, NamespaceName, ObjectName, Strict, SystemConfig
+from ...config.rules import restart_strategy_problems
+from ...errors import KeyProblem
 
 FlinkVersion = Literal["v1_19", "v1_20", "v2_0", "v2_1", "v2_2"]
 UpgradeMode = Literal["last-state", "savepoint", "stateless"]

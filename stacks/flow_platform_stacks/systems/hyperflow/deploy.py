@@ -11,10 +11,9 @@ from flow_platform.hyperflow import (
     InClusterNfsServer,
 )
 
-from .aws_foundation import Foundation, shared_volume
-from .config import HyperflowConfig, StackConfig
-from .config.hyperflow import ON_DEMAND_JOBS
-from .namespaces import guarded_namespace, namespace_sizes
+from ...namespaces import namespace_sizes
+from ..base import StackContext
+from .config import ON_DEMAND_JOBS, HyperflowConfig
 
 CLAIM = "work-dir"
 NFS_EXCEPTION = (
@@ -31,30 +30,20 @@ NFS_GUARDRAILS = namespace_sizes(
 )
 
 
-def deploy(
-    cfg: StackConfig,
-    block: HyperflowConfig,
-    namespace: str,
-    opts: pulumi.ResourceOptions,
-    foundation: Foundation,
-) -> dict[str, Any]:
+def deploy(ctx: StackContext, block: HyperflowConfig, namespace: str) -> dict[str, Any]:
     """Register HyperFlow into ``namespace``; returns the stack outputs for it."""
-    env = cfg.environment
+    env, opts, foundation = ctx.env, ctx.opts, ctx.foundation
     storage = block.storage
     if storage.mode == "efs":
-        shared_volume(
-            "hyperflow-work-dir", cfg, foundation, "hyperflow", namespace, CLAIM, str(storage.size), opts
-        )
+        ctx.shared_volume("hyperflow-work-dir", "hyperflow", namespace, CLAIM, str(storage.size))
     else:
         assert storage.storage_class is not None
-        nfs_namespace = storage.namespace or f"hyperflow-nfs-{env}"
-        guardrails = guarded_namespace(
+        nfs_namespace = nfs_namespace_of(block, env)
+        guardrails = ctx.guarded_namespace(
             "hyperflow-nfs",
-            cfg,
             nfs_namespace,
             "hyperflow",
             NFS_GUARDRAILS,
-            opts,
             privileged_because=NFS_EXCEPTION,
         )
         InClusterNfsServer(
@@ -68,7 +57,7 @@ def deploy(
                 "client_namespace": namespace,
                 "claim_name": CLAIM,
                 "node_cidrs": storage.node_cidrs,
-                "protect": cfg.protect,
+                "protect": ctx.protect,
             },
             foundation.after_images(
                 pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
@@ -83,7 +72,7 @@ def deploy(
         "cpu": str(block.redis.cpu),
         "memory": str(block.redis.memory),
         "password": pulumi.Output.secret(block.redis.password.get_secret_value()),
-        "protect": cfg.protect,
+        "protect": ctx.protect,
     }
     if block.redis.persistence is not None:
         redis_args["persistence_size"] = str(block.redis.persistence.size)
@@ -106,8 +95,8 @@ def deploy(
             "work_dir_claim": CLAIM,
             "redis_secret": redis.secret_name,
             "server_mode": block.engine.server_mode,
-            "api_server_cidrs": cfg.kubernetes.api_server.cidrs,
-            "api_server_port": cfg.kubernetes.api_server.port,
+            "api_server_cidrs": ctx.api_server.cidrs,
+            "api_server_port": ctx.api_server.port,
         },
         foundation.after_images(opts, "hyperflow", "hyperflow-worker"),
     )
@@ -134,3 +123,8 @@ def deploy(
             foundation.after_images(opts, *(f"hyperflow-{name}" for name in jobs)),
         )
     return {"namespace": namespace, "workDirClaim": CLAIM, "engineServiceAccount": engine.service_account}
+
+
+def nfs_namespace_of(block: HyperflowConfig, env: str) -> str:
+    """The in-cluster NFS server's namespace: configured, else ``hyperflow-nfs-<env>``."""
+    return block.storage.namespace or f"hyperflow-nfs-{env}"

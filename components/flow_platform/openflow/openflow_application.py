@@ -1,0 +1,352 @@
+"""One Spark-style application run by the kubeflow spark-operator: a SparkApplication CR (v1beta2).
+
+The operator runs without its webhook (see :mod:`.spark_operator`), so everything Pod Security
+checks is in the CR's ``spec.driver.template`` / ``spec.executor.template``: Spark's own pod
+templates, merged by Spark with the container it builds (image, resources, ports, env). The CR's
+``securityContext``/``podSecurityContext``/``volumes``/``env`` fields are never set: without the
+webhook they would be ignored silently.
+"""
+
+from enum import StrEnum
+from typing import Any, Required, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .. import PACKAGE
+from .. import validation as v
+from ..k8s.labels import standard_labels
+from ..k8s.quantity import Quantity, mebibytes
+from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
+
+API_VERSION = "sparkoperator.k8s.io/v1beta2"
+SPARK_UID = 185
+"""apache/spark images run as ``USER spark`` (a name, UID 185): restricted pods need it explicit."""
+DRIVER_CONTAINER = "spark-kubernetes-driver"
+EXECUTOR_CONTAINER = "spark-kubernetes-executor"
+"""The container names the 2.5.2 controller tells spark-submit to take from the templates
+(pkg/common/spark.go ``SparkDriverContainerName``, ``Spark3DefaultExecutorContainerName``)."""
+MIN_SPARK_VERSION = (3, 0, 0)
+"""Below 3.0.0 the controller ignores the templates and marks pods for the (absent) webhook."""
+MAX_NAME_LENGTH = 56
+"""The operator names the application's UI Service ``<name>-ui-svc``: a Service name has at most 63."""
+DEFAULT_MEMORY_OVERHEAD_FACTOR = 0.1
+DEFAULT_TYPE = "Scala"
+DEFAULT_RETRIES = 0
+DEFAULT_TIME_TO_LIVE_SECONDS = 86400
+"""Finished applications (and their driver pod, kept for its logs) are deleted after a day."""
+
+RESERVED_CONF = {
+    "spark.master": "set by the operator",
+    "spark.submit.deployMode": "cluster mode is set by the operator",
+    "spark.kubernetes.namespace": "the application's namespace",
+    "spark.kubernetes.container.image": "image",
+    "spark.kubernetes.authenticate.driver.serviceAccountName": "driver_service_account",
+    "spark.kubernetes.authenticate.executor.serviceAccountName": "executor_service_account",
+    "spark.kubernetes.driver.podTemplateFile": "the driver template flow-platform builds",
+    "spark.kubernetes.executor.podTemplateFile": "the executor template flow-platform builds",
+    "spark.driver.cores": "driver.cores",
+    "spark.driver.memory": "driver.memory",
+    "spark.executor.cores": "executor.cores",
+    "spark.executor.memory": "executor.memory",
+    "spark.executor.instances": "executor.instances",
+    "spark.dynamicAllocation.enabled": "dynamic_allocation",
+    "spark.dynamicAllocation.minExecutors": "dynamic_allocation.min_executors",
+    "spark.dynamicAllocation.maxExecutors": "dynamic_allocation.max_executors",
+    "spark.dynamicAllocation.shuffleTracking.enabled": "dynamic_allocation (always on: no shuffle service)",
+    "spark.kubernetes.memoryOverheadFactor": "memory_overhead_factor",
+}
+"""Spark settings the CR's own fields decide; a ``spark_conf`` entry for one is refused."""
+
+
+class ApplicationType(StrEnum):
+    """The application's language (SparkApplication ``spec.type``)."""
+
+    SCALA = "Scala"
+    """A JVM application in Scala (``main_class`` names its entry point)."""
+    JAVA = "Java"
+    """A JVM application in Java (``main_class`` names its entry point)."""
+    PYTHON = "Python"
+    """A PySpark script (the non-JVM overhead factor 0.40 is Spark's default for it)."""
+    R = "R"
+    """A SparkR script."""
+
+
+class SparkProcess(TypedDict, total=False):
+    """The driver's size."""
+
+    cores: Required[int]
+    """CPU cores (the pod's CPU request)."""
+    memory: Required[str]
+    """JVM heap as a Kubernetes quantity (``2Gi``); the pod gets this plus the overhead."""
+
+
+class SparkExecutors(TypedDict, total=False):
+    """The executors' size and number."""
+
+    cores: Required[int]
+    """CPU cores per executor."""
+    memory: Required[str]
+    """JVM heap per executor as a Kubernetes quantity; the pod gets this plus the overhead."""
+    instances: int
+    """Executors without dynamic allocation. Default: ``1``."""
+
+
+class ApplicationDynamicAllocation(TypedDict, total=False):
+    """Dynamic allocation with shuffle tracking (Kubernetes has no external shuffle service)."""
+
+    min_executors: Required[int]
+    """Lower bound."""
+    max_executors: Required[int]
+    """Upper bound (what the namespace's quota must hold)."""
+
+
+class OpenflowApplicationArgs(TypedDict, total=False):
+    """Inputs of :class:`OpenflowApplication`."""
+
+    namespace: Required[str]
+    """The openflow namespace (one of the operator's job namespaces)."""
+    env: Required[str]
+    """Environment (labels)."""
+    name: Required[str]
+    """The SparkApplication's name (its driver pod is ``<name>-driver``)."""
+    image: Required[str]
+    """The Spark image, pinned (the mirror's copy)."""
+    spark_version: Required[str]
+    """The image's Spark version (3.0.0 or newer: older ones need the webhook)."""
+    type: ApplicationType
+    """The application's language. Default: ``Scala``."""
+    main_application_file: Required[str]
+    """The jar or script (``local:///opt/spark/examples/jars/...``, ``s3a://...``)."""
+    main_class: str
+    """The JVM entry point (Scala/Java). Default: the jar manifest's ``Main-Class``."""
+    arguments: list[str]
+    """Arguments of the application. Default: none."""
+    spark_conf: dict[str, str]
+    """Further Spark settings; those the fields above decide are refused. Default: none."""
+    driver: Required[SparkProcess]
+    """The driver's size."""
+    executor: Required[SparkExecutors]
+    """The executors' size (and number without dynamic allocation)."""
+    dynamic_allocation: ApplicationDynamicAllocation
+    """Scale executors between bounds. Default: off."""
+    memory_overhead_factor: float
+    """Non-heap memory as a fraction of the heap (at least 384 MiB). Default: ``0.1``."""
+    driver_service_account: Required[str]
+    """The namespace's driver ServiceAccount (may manage executor pods, their ConfigMap and services)."""
+    executor_service_account: Required[str]
+    """The namespace's executor ServiceAccount (no API access; its token is not mounted)."""
+    time_to_live_seconds: int
+    """Delete the finished application after this long. Default: ``86400``."""
+    retries: int
+    """Re-run a failed application this often (``restartPolicy: OnFailure``). Default: ``0`` (Never)."""
+
+
+def _spark_version(value: object) -> str:
+    text = v.non_empty_text(value)
+    parts = text.split("-")[0].split(".")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"{text!r} is not a Spark version such as 4.0.1")
+    if tuple(int(p) for p in parts) < MIN_SPARK_VERSION:
+        raise ValueError(f"{text}: the operator applies pod templates only from Spark 3.0.0 on")
+    return text
+
+
+def check_application_name(value: object, limit: int = MAX_NAME_LENGTH) -> str:
+    name = v.dns_label(value)
+    if len(name) > limit:
+        raise ValueError(
+            f"{name!r} has {len(name)} characters; at most {limit} (the UI Service adds -ui-svc)"
+        )
+    return name
+
+
+def _spark_conf(value: object) -> dict[str, str]:
+    conf: dict[str, str] = v.map_of(v.text)(value)
+    for key in conf:
+        if key in RESERVED_CONF:
+            raise ValueError(f"{key!r} is decided by {RESERVED_CONF[key]}; set that instead")
+    return conf
+
+
+def _overhead(value: object) -> float:
+    factor = v.positive_number(value)
+    if factor >= 1:
+        raise ValueError(f"{factor} is not a fraction of the heap (0 < factor < 1)")
+    return factor
+
+
+PROCESS = v.ArgsSpec("SparkProcess", SparkProcess, {"cores": v.positive_int, "memory": v.memory})
+EXECUTORS = v.ArgsSpec(
+    "SparkExecutors",
+    SparkExecutors,
+    {"cores": v.positive_int, "memory": v.memory, "instances": v.positive_int},
+)
+DYNAMIC = v.ArgsSpec(
+    "ApplicationDynamicAllocation",
+    ApplicationDynamicAllocation,
+    {"min_executors": v.non_negative_int, "max_executors": v.positive_int},
+    rules=[
+        v.rule(
+            "max_executors",
+            lambda a: (
+                f"below min_executors ({a['min_executors']})"
+                if a["max_executors"] < a["min_executors"]
+                else None
+            ),
+        )
+    ],
+)
+APPLICATION_CHECKS: dict[str, Any] = {
+    "namespace": v.namespace_name,
+    "env": v.label_value,
+    "name": check_application_name,
+    "image": v.image_reference,
+    "spark_version": _spark_version,
+    "type": v.one_of(ApplicationType),
+    "main_application_file": v.non_empty_text,
+    "main_class": v.non_empty_text,
+    "arguments": v.list_of(v.text),
+    "spark_conf": _spark_conf,
+    "driver": PROCESS,
+    "executor": EXECUTORS,
+    "dynamic_allocation": DYNAMIC,
+    "memory_overhead_factor": _overhead,
+    "driver_service_account": v.object_name,
+    "executor_service_account": v.object_name,
+    "time_to_live_seconds": v.positive_int,
+    "retries": v.non_negative_int,
+}
+
+
+APPLICATION_RULES = [
+    v.rule(
+        "executor",
+        lambda a: (
+            "instances and dynamic_allocation exclude each other"
+            if "instances" in a["executor"] and "dynamic_allocation" in a
+            else None
+        ),
+    ),
+]
+ARGS = v.ArgsSpec("OpenflowApplication", OpenflowApplicationArgs, APPLICATION_CHECKS, APPLICATION_RULES)
+
+
+def spark_memory(quantity: str) -> str:
+    """A Kubernetes quantity as Spark's JVM memory string, in MiB (``2Gi`` -> ``2048m``)."""
+    return f"{mebibytes(Quantity.parse(quantity))}m"
+
+
+def pod_template(role: str, service_account: str, labels: dict[str, str]) -> dict[str, Any]:
+    """The driver's or executors' pod template (a v1 PodTemplateSpec): restricted Pod Security with
+    UID 185 explicit, the role's account, a token only for the driver (it calls the API server).
+    Spark adds image, resources, ports, env and local dirs to the named container."""
+    container = DRIVER_CONTAINER if role == "driver" else EXECUTOR_CONTAINER
+    return {
+        "metadata": {"labels": labels},
+        "spec": {
+            "serviceAccountName": service_account,
+            "automountServiceAccountToken": role == "driver",
+            "securityContext": restricted_pod_security_context(SPARK_UID, SPARK_UID, fs_group=SPARK_UID),
+            "containers": [
+                {
+                    "name": container,
+                    # Spark writes below its work dir and /tmp: the root filesystem stays writable
+                    "securityContext": restricted_container_security_context(read_only_root_filesystem=False),
+                }
+            ],
+        },
+    }
+
+
+def application_spec(args: OpenflowApplicationArgs) -> dict[str, Any]:
+    """The SparkApplication ``spec`` (pure; valid against the 2.5.2 CRD: tested)."""
+    labels = standard_labels(args["name"], args["env"], "openflow", component="application")
+    factor = args.get("memory_overhead_factor", DEFAULT_MEMORY_OVERHEAD_FACTOR)
+    executor = args["executor"]
+    spec: dict[str, Any] = {
+        "type": args.get("type", DEFAULT_TYPE),
+        "mode": "cluster",
+        "sparkVersion": args["spark_version"],
+        "image": args["image"],
+        "imagePullPolicy": "IfNotPresent",
+        "mainApplicationFile": args["main_application_file"],
+    }
+    if args.get("main_class"):
+        spec["mainClass"] = args["main_class"]
+    if args.get("arguments"):
+        spec["arguments"] = list(args["arguments"])
+    if args.get("spark_conf"):
+        spec["sparkConf"] = dict(sorted(args["spark_conf"].items()))
+    spec["memoryOverheadFactor"] = str(factor)
+    retries = args.get("retries", DEFAULT_RETRIES)
+    spec["restartPolicy"] = (
+        {"type": "OnFailure", "onFailureRetries": retries, "onSubmissionFailureRetries": retries}
+        if retries
+        else {"type": "Never"}
+    )
+    spec["timeToLiveSeconds"] = args.get("time_to_live_seconds", DEFAULT_TIME_TO_LIVE_SECONDS)
+    spec["driver"] = {
+        "cores": args["driver"]["cores"],
+        "memory": spark_memory(args["driver"]["memory"]),
+        "serviceAccount": args["driver_service_account"],
+        "labels": labels,
+        "template": pod_template("driver", args["driver_service_account"], labels),
+    }
+    spec["executor"] = {
+        "cores": executor["cores"],
+        "memory": spark_memory(executor["memory"]),
+        "serviceAccount": args["executor_service_account"],
+        "labels": labels,
+        "template": pod_template("executor", args["executor_service_account"], labels),
+    }
+    dynamic = args.get("dynamic_allocation")
+    if dynamic:
+        spec["dynamicAllocation"] = {
+            "enabled": True,
+            "minExecutors": dynamic["min_executors"],
+            "maxExecutors": dynamic["max_executors"],
+            "shuffleTrackingEnabled": True,
+        }
+    else:
+        spec["executor"]["instances"] = executor.get("instances", 1)
+    return spec
+
+
+def spark_application(args: OpenflowApplicationArgs) -> dict[str, Any]:
+    """The whole SparkApplication object (pure)."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "SparkApplication",
+        "metadata": {
+            "name": args["name"],
+            "namespace": args["namespace"],
+            "labels": standard_labels(args["name"], args["env"], "openflow", component="application"),
+        },
+        "spec": application_spec(args),
+    }
+
+
+class OpenflowApplication(pulumi.ComponentResource):
+    """A SparkApplication the spark-operator submits (create it after the operator and its CRDs:
+    pass them in ``depends_on``)."""
+
+    application_name: pulumi.Output[str]
+    """The SparkApplication's name."""
+
+    def __init__(
+        self, name: str, args: OpenflowApplicationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        args = ARGS.check(name, args)
+        super().__init__(f"{PACKAGE}:index:OpenflowApplication", name, None, opts)
+        doc = spark_application(args)
+        k8s.apiextensions.CustomResource(
+            f"{name}-sparkapplication",
+            api_version=doc["apiVersion"],
+            kind=doc["kind"],
+            metadata=doc["metadata"],
+            spec=doc["spec"],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.application_name = pulumi.Output.from_input(args["name"])
+        self.register_outputs({"application_name": self.application_name})
