@@ -86,6 +86,11 @@ def test_without_a_system_that_measures_nfrs_an_enabled_block_is_an_error() -> N
             "only a ServiceAccount",
         ),
         ({"readers": [{"kind": "Group", "name": ""}]}, "monitoring.readers[0].name", "is empty"),
+        (
+            {"readers": [{"kind": "Group", "name": "system:authenticated"}]},
+            "monitoring.readers[0].name",
+            "is everyone (or every account)",
+        ),
         ({"alerts": True}, "monitoring.alerts", "unknown key"),
     ],
 )

@@ -15,7 +15,7 @@ from flow_platform.monitoring import (
     DEFAULT_MIN_ULIMIT_PERCENT,
     DEFAULT_ULIMIT_THRESHOLD,
 )
-from flow_platform.monitoring.nfr_rules import DEFAULT_RULE_LABELS, READER_GROUP
+from flow_platform.monitoring.nfr_rules import DEFAULT_RULE_LABELS, READER_GROUP, broad_subject_problem
 from flow_platform.monitoring.promql import MAX_ULIMIT_THRESHOLD
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -44,6 +44,9 @@ class Reader(Strict):
             raise KeyProblem(["namespace"], "required for a ServiceAccount: the namespace it lives in")
         if self.kind != "ServiceAccount" and self.namespace is not None:
             raise KeyProblem(["namespace"], f"only a ServiceAccount has a namespace, not a {self.kind}")
+        problem = broad_subject_problem(self.kind, self.name)
+        if problem:
+            raise KeyProblem(["name"], problem)
         return self
 
     def as_args(self) -> dict[str, str]:
