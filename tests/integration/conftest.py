@@ -7,6 +7,7 @@ where a missing binary fails the run instead (CI sets it, so the tier cannot sil
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,14 @@ from conftest import ENVS, Stack, _rendered
 
 from .apiserver import REQUIRE_ENV, ApiServer, BinariesMissing, Client, find_binaries
 from .cluster import admission_problems, apply_order, install_crds, make_real, stack_crds
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist (``--dist loadgroup``) the tier runs on one worker: one API server, not one each."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("apiserver"))
 
 
 @pytest.fixture(scope="session")
