@@ -7,7 +7,6 @@ where a missing binary fails the run instead (CI sets it, so the tier cannot sil
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +17,10 @@ from .cluster import admission_problems, apply_order, install_crds, make_real, s
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under xdist (``--dist loadgroup``) the tier runs on one worker: one API server, not one each."""
-    here = Path(__file__).parent
+    """Under xdist (``--dist loadgroup``) the tests that use the API server run on one worker: one
+    server per run, not one per worker."""
     for item in items:
-        if here in item.path.parents:
+        if "apiserver" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("apiserver"))
 
 
