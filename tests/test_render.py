@@ -33,6 +33,7 @@ def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(ren
         "flink-prd.yaml",
         "hyperflow-prd.yaml",
         "image-mirror-prd.yaml",
+        "openflow-prd.yaml",
         "outputs.json",
         "partek-flow-prd.yaml",
         "partek-license-prd.yaml",

@@ -29,7 +29,12 @@ from .flink import FlinkCluster, FlinkOperator
 from .hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from .k8s import NamespaceGuardrails
 from .monitoring import NfrRules
-from .openflow import OpenflowApplication, OpenflowScheduledApplication, SparkOperator
+from .openflow import (
+    OpenflowApplication,
+    OpenflowScheduledApplication,
+    OpenflowSubmitEnvironment,
+    SparkOperator,
+)
 from .partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
@@ -43,6 +48,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     HyperflowRedis,
     HyperflowJobs,
     InClusterNfsServer,
+    OpenflowSubmitEnvironment,
     SparkOperator,
     OpenflowApplication,
     OpenflowScheduledApplication,
