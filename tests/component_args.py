@@ -4,6 +4,7 @@ from typing import Any
 
 import pulumi
 from flow_platform.aws import EcrMirror, EfsSharedVolume, ImageCopyJob
+from flow_platform.eventflow import EventFlowCluster
 from flow_platform.flink import FlinkCluster, FlinkOperator
 from flow_platform.hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from flow_platform.k8s import NamespaceGuardrails
@@ -119,6 +120,15 @@ MINIMAL: dict[type[pulumi.ComponentResource], dict[str, Any]] = {
         "client_namespace": "hf-dev",
         "claim_name": "work-dir",
         "node_cidrs": ["10.0.0.0/16"],
+    },
+    EventFlowCluster: {
+        "namespace": "eventflow-dev",
+        "env": "dev",
+        "app_name": "orders",
+        "image": "registry.example.com/streaming/orders-app:1.0.0",
+        "admin_username": "admin",
+        "admin_password": "example-password-0123456789",
+        "api_server_cidrs": API,
     },
     SparkOperator: {
         "namespace": "spark-operator-dev",

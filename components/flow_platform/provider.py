@@ -25,6 +25,7 @@ import pulumi
 
 from . import PACKAGE
 from .aws import EcrMirror, EfsSharedVolume, ImageCopyJob
+from .eventflow import EventFlowCluster
 from .flink import FlinkCluster, FlinkOperator
 from .hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from .k8s import NamespaceGuardrails
@@ -49,6 +50,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     HyperflowJobs,
     InClusterNfsServer,
     OpenflowSubmitEnvironment,
+    EventFlowCluster,
     SparkOperator,
     OpenflowApplication,
     OpenflowScheduledApplication,
