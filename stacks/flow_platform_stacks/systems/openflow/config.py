@@ -17,6 +17,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ...config.base import ImageConfig, NamespaceName, ObjectName, Storage, Strict, SystemConfig, check_cidrs
 from ...errors import KeyProblem
+from .operator import ApplicationConfig, SparkOperatorConfig, check_applications
 
 OFFICIAL_REPOSITORIES = (SPARK_IMAGE, "spark", "docker.io/apache/spark", "docker.io/library/spark")
 MAX_FACTOR = 10.0
@@ -187,6 +188,15 @@ class OpenflowConfig(SystemConfig):
     """Kubernetes groups allowed to spark-submit into the namespace (a Role for exactly that)."""
     data_endpoints: list[DataEndpointConfig] = Field(default_factory=list)
     ui_clients: UiClientsConfig | None = None
+    spark_operator: SparkOperatorConfig | None = None
+    """This environment's kubeflow spark-operator (17s: systems/openflow/operator.py)."""
+    applications: list[ApplicationConfig] = Field(default_factory=list)
+    """SparkApplications (ScheduledSparkApplications with ``schedule``) the operator runs here."""
+
+    @model_validator(mode="after")
+    def _applications(self) -> Self:
+        check_applications(self)
+        return self
 
     @model_validator(mode="after")
     def _spark_version(self) -> Self:
