@@ -31,6 +31,18 @@ NEEDS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("flink", "flink-taskmanager"): [],
     ("hyperflow", "engine"): [("create", "batch/jobs")],
     ("mirror", "image-copy"): [],
+    # EventFlow nodes publish, update and remove their own discovery Service and read pods (the sample's
+    # docs, docker/ef-kubernetes; tests/integration/test_eventflow_cluster.py denies everything else)
+    **{
+        ("eventflow", component): [
+            *(
+                (verb, "/services")
+                for verb in ("create", "delete", "get", "list", "patch", "update", "watch")
+            ),
+            *((verb, "/pods") for verb in ("get", "list", "watch")),
+        ]
+        for component in ("node", "cluster-monitor")
+    },
 }
 
 
