@@ -17,7 +17,7 @@ try:
     cli.run()
 except SystemExit as exit_:
     code = exit_.code
-HEAVY = ("pulumi", "pulumi_kubernetes", "pulumi_aws", "pydantic", "yaml")
+HEAVY = ("pulumi", "pulumi_kubernetes", "pulumi_aws", "pydantic", "yaml", "kubernetes", "urllib3")
 heavy = sorted(m for m in HEAVY if m in sys.modules)
 import gc
 print(json.dumps({"code": code, "heavy": heavy, "gc": gc.isenabled()}))
@@ -36,6 +36,12 @@ def test_help_imports_neither_pulumi_nor_pydantic() -> None:
     result, text = _probe("--help")
     assert result["code"] == 0 and "render" in text and "check" in text
     assert result["heavy"] == [], f"`flow-platform --help` imported {result['heavy']}"
+
+
+def test_nfr_help_imports_neither_the_sdks_nor_the_kubernetes_client() -> None:
+    result, text = _probe("nfr", "--help")
+    assert result["code"] == 0 and "--prometheus-url" in text and "--json" in text
+    assert result["heavy"] == [], f"`flow-platform nfr --help` imported {result['heavy']}"
 
 
 def test_a_usage_error_is_answered_without_the_sdks_too() -> None:

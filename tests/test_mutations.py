@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import prometheus_rule_crd
 import pytest
 import referencing
 import yaml
@@ -215,6 +216,8 @@ def _schema_errors(objects: list[dict[str, Any]]) -> list[str]:
     for obj in objects:
         if obj["apiVersion"].startswith("flink.apache.org/"):
             validator = _crd_validator(obj["kind"])
+        elif obj["apiVersion"].startswith(prometheus_rule_crd.API_GROUP):
+            validator = jsonschema.Draft7Validator(prometheus_rule_crd.schema())
         else:
             validator = _k8s_validator(obj["kind"], obj["apiVersion"])
         for error in validator.iter_errors(obj):

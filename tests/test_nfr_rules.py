@@ -7,7 +7,6 @@ which alerts fire. Without promtool these tests skip, saying so.
 """
 
 import copy
-import functools
 import json
 import os
 import shutil
@@ -16,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import prometheus_rule_crd
 import pytest
 import yaml
-from conftest import DATA
 from flow_platform.monitoring import NfrRules, promql
 from flow_platform.monitoring.nfr_rules import READER_ROLE, RULE_NAME, SubjectKind
 from flow_platform.validation import ArgsError
@@ -467,30 +466,6 @@ def test_missing_input_metrics_raise_their_own_alert(tmp_path: Path) -> None:
 # --- the component ---------------------------------------------------------------------------------
 
 
-def _strict(schema: Any) -> Any:
-    """The API server's strict decoding: objects with declared properties reject unknown fields."""
-    if isinstance(schema, dict):
-        out = {k: _strict(v) for k, v in schema.items() if not k.startswith("x-kubernetes")}
-        if schema.get("type") == "object" and "properties" in schema and "additionalProperties" not in schema:
-            out["additionalProperties"] = False
-        pattern = out.get("pattern")
-        if isinstance(pattern, str) and pattern.startswith("^(?i)"):
-            # Go's RE2 takes a flag group anywhere; Python's re only at the start
-            out["pattern"] = "(?i)^" + pattern.removeprefix("^(?i)")
-        return out
-    if isinstance(schema, list):
-        return [_strict(v) for v in schema]
-    return schema
-
-
-@functools.cache
-def _crd_schema() -> dict[str, Any]:
-    path = DATA / "crds" / "prometheus-operator-v0.93.0" / "monitoring.coreos.com_prometheusrules.yaml"
-    crd = yaml.safe_load(path.read_text())
-    [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
-    return dict(_strict(version["schema"]["openAPIV3Schema"]))
-
-
 def _render(args: dict[str, Any]) -> list[dict[str, Any]]:
     def program() -> None:
         NfrRules("nfr", args)  # type: ignore[arg-type]
@@ -504,12 +479,12 @@ BASE = {"namespace": "monitoring", "env": "dev", "namespaces": NAMESPACES}
 def test_the_prometheus_rule_is_valid_against_the_prometheus_operator_crd() -> None:
     [rule] = [o for o in _render(BASE) if o["kind"] == "PrometheusRule"]
     assert rule["apiVersion"] == "monitoring.coreos.com/v1"
-    jsonschema.validate(rule, _crd_schema(), cls=jsonschema.Draft7Validator)
+    jsonschema.validate(rule, prometheus_rule_crd.schema(), cls=jsonschema.Draft7Validator)
     # the guard: the strict schema rejects a misspelt field
     broken = copy.deepcopy(rule)
     broken["spec"]["groups"][0]["rules"][0]["recrod"] = "x"
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(broken, _crd_schema(), cls=jsonschema.Draft7Validator)
+        jsonschema.validate(broken, prometheus_rule_crd.schema(), cls=jsonschema.Draft7Validator)
 
 
 def test_the_rule_carries_the_rule_selector_labels_and_covers_exactly_the_namespaces() -> None:
@@ -583,6 +558,10 @@ def test_the_default_reader_is_the_documented_group() -> None:
         (
             {"readers": [{"kind": "ServiceAccount", "name": "ci"}]},
             "args['readers'][0]['namespace']: a ServiceAccount needs its namespace",
+        ),
+        (
+            {"readers": [{"kind": "Group", "name": "system:serviceaccounts:team"}]},
+            "args['readers'][0]['name']: Group 'system:serviceaccounts:team' is everyone",
         ),
         (
             {"readers": [{"kind": "Team", "name": "x"}]},

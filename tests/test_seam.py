@@ -21,9 +21,13 @@ def test_pulumi_yaml_declares_exactly_the_config_keys_of_the_stack_config() -> N
     """`pulumi config` documents every top-level key; a system missing there (or left over) fails."""
     declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
     keys = {info.alias or name for name, info in StackConfig.model_fields.items()}
-    assert set(declared) == keys
+    assert set(declared) == keys, f"Pulumi.yaml config: {sorted(declared)}, the program: {sorted(keys)}"
     for system in REGISTRY:
-        assert declared[system.name] == {"type": "object", "description": system.description}
+        wanted = {"type": "object", "description": system.description}
+        assert declared[system.name] == wanted, (
+            f"Pulumi.yaml config.{system.name} should be:\n"
+            + yaml.safe_dump({system.name: wanted}, sort_keys=False, width=1000)
+        )
 
 
 def _readme_systems_table() -> dict[str, str]:
@@ -40,9 +44,10 @@ def _readme_systems_table() -> dict[str, str]:
 def test_readme_systems_table_lists_the_registry() -> None:
     table = _readme_systems_table()
     systems = {name: what for name, what in table.items() if name != "aws"}
-    assert list(systems) == list(SYSTEMS), "README systems table: one row per registry entry, in order"
+    rows = "\n".join(f"| `{s.name}` | {s.title} | deployed |" for s in REGISTRY)
+    assert list(systems) == list(SYSTEMS), f"README systems table: one row per system, in order:\n{rows}"
     for system in REGISTRY:
-        assert systems[system.name] == system.title
+        assert systems[system.name] == system.title, f"README systems table row:\n{rows}"
 
 
 def test_stack_config_has_one_optional_block_per_system() -> None:
@@ -176,6 +181,18 @@ def test_the_former_per_system_ingress_controller_keys_say_where_they_moved(bad_
     result = bad_config("dev", old_key)
     assert (
         "flow-platform:partek.ingress.controllerNamespace: moved to kubernetes.ingressController.namespace"
+        in result.message
+    )
+    assert result.registered == []
+
+
+def test_the_image_mirror_namespace_may_not_be_a_system_namespace(bad_config: Any) -> None:
+    def clash(config: dict[str, Any]) -> None:
+        config["flow-platform:hyperflow"]["namespace"] = "image-mirror-prd"
+
+    result = bad_config("prd", clash)
+    assert (
+        "flow-platform:aws.ecr.copyJob.namespace: 'image-mirror-prd' is already the namespace of hyperflow"
         in result.message
     )
     assert result.registered == []

@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import aws_foundation
+from . import aws_foundation, monitoring
 from .config import ClusterFacts
 from .config.stack import BY_NAME, StackConfig
 from .errors import ConfigError
@@ -72,6 +72,7 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
     services: dict[str, Any] = exports["services"]
     kube = cfg.kubernetes
     controller = kube.ingress_controller
+    guards: list[pulumi.Resource] = []
     for name in cfg.enabled_systems():
         system, block, namespace = BY_NAME[name], cfg.system(name), cfg.namespace_of(name)
         assert block is not None and namespace is not None
@@ -92,6 +93,7 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
             pod_security_version=kube.pod_security_version,
         )
         namespaces[name] = guardrails.namespace_name
+        guards.append(guardrails)
         ctx = StackContext(
             env=cfg.environment,
             protect=cfg.protect,
@@ -107,6 +109,7 @@ async def build(cfg: StackConfig, stack: str, project_dir: Path | None = None) -
         unknown = sorted(set(result.services) - set(system.services))
         assert not unknown, f"{name} services {unknown} are not in its System.services"
         services.update(result.services)
+    monitoring.deploy(cfg, opts, guards)  # the NFR rules, once the measured namespaces exist
     for resource_name, key in EXTRA_NAMESPACES.items():
         if resource_name in created:
             namespaces[key] = created[resource_name]

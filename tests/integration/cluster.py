@@ -89,6 +89,15 @@ def _crd_kind(url: str) -> tuple[str, str]:
     return group, plural
 
 
+PREREQUISITE_CRDS = {
+    # kube-prometheus-stack (a cluster prerequisite of `monitoring`) installs it, not the stack
+    ("monitoring.coreos.com", "PrometheusRule"): CRD_DIR
+    / "prometheus-operator-v0.93.0"
+    / "monitoring.coreos.com_prometheusrules.yaml",
+}
+"""Custom kinds the cluster's own add-ons provide: the tier installs the repository's copy."""
+
+
 def stack_crds(stacks: Iterable[Iterable[Registration]]) -> list[dict[str, Any]]:
     """The CRDs the stacks install (CustomResourceDefinition resources, or ``kubernetes:yaml/v2:
     ConfigFile`` by URL from the repository's copies) for the custom kinds their objects use. A used
@@ -106,6 +115,10 @@ def stack_crds(stacks: Iterable[Iterable[Registration]]) -> list[dict[str, Any]]
                 used.add((_group(reg.inputs), reg.inputs["kind"]))
     for group, kind in sorted(used):
         if any(c["spec"]["group"] == group and c["spec"]["names"]["kind"] == kind for c in crds.values()):
+            continue
+        if (group, kind) in PREREQUISITE_CRDS:
+            crd = yaml.safe_load(PREREQUISITE_CRDS[group, kind].read_text())
+            crds[crd["metadata"]["name"]] = crd
             continue
         matches = [url for (g, _), url in urls.items() if g == group]
         if not matches:

@@ -108,6 +108,20 @@ def _unique_namespaces(args: Mapping[str, Any]) -> str | None:
     return f"namespaces must be unique: {', '.join(repeated)} repeated" if repeated else None
 
 
+BROAD_SUBJECTS = {
+    "Group": ("system:serviceaccounts", "system:authenticated", "system:unauthenticated"),
+    "User": ("system:anonymous",),
+}
+"""Subjects that stand for everyone (or every account): pod reads are granted to named readers only."""
+
+
+def broad_subject_problem(kind: str, name: str) -> str | None:
+    """Why ``kind``/``name`` may not read pods, or None (the policy pack's rbac-bindings rule agrees)."""
+    if name.startswith(BROAD_SUBJECTS.get(kind, ())):
+        return f"{kind} {name!r} is everyone (or every account): name the group, user or account that reads"
+    return None
+
+
 def _account_namespace(reader: Mapping[str, Any]) -> str | None:
     is_account = reader.get("kind") == SubjectKind.SERVICE_ACCOUNT.value
     if is_account and "namespace" not in reader:
@@ -133,7 +147,10 @@ ARGS = v.ArgsSpec(
                 "NfrReader",
                 NfrReader,
                 {"kind": v.one_of(SubjectKind), "name": v.non_empty_text, "namespace": v.namespace_name},
-                rules=[v.rule("namespace", _account_namespace)],
+                rules=[
+                    v.rule("namespace", _account_namespace),
+                    v.rule("name", lambda r: broad_subject_problem(str(r.get("kind")), str(r.get("name")))),
+                ],
             ),
             min_length=1,
         ),

@@ -4,6 +4,11 @@ from typing import Annotated, Any, Literal, Self
 
 from flow_platform import validation
 from flow_platform.k8s import Quantity
+from flow_platform.partek.flow_headnode import (
+    DEFAULT_INGRESS_CLASS,
+    DEFAULT_INGRESS_CONTROLLER_LABELS,
+    DEFAULT_INGRESS_CONTROLLER_NAMESPACE,
+)
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -102,11 +107,11 @@ class ApiServer(Strict):
 class IngressControllerConfig(Strict):
     """The cluster's ingress controller, which every system's Ingress and NetworkPolicy use."""
 
-    class_name: ObjectName = "nginx"
+    class_name: ObjectName = DEFAULT_INGRESS_CLASS
     """The IngressClass every system's Ingress names."""
-    namespace: NamespaceName = "ingress-nginx"
+    namespace: NamespaceName = DEFAULT_INGRESS_CONTROLLER_NAMESPACE
     """Where its pods run (NetworkPolicy ingress from them to the UIs)."""
-    pod_labels: dict[str, str] = Field(default_factory=lambda: {"app.kubernetes.io/name": "ingress-nginx"})
+    pod_labels: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_INGRESS_CONTROLLER_LABELS))
     """Its pods' labels (NetworkPolicy peer)."""
 
     @field_validator("pod_labels")

@@ -11,6 +11,7 @@ from ..errors import KeyProblem, KeyProblems
 from ..systems import REGISTRY, System
 from .aws import AwsConfig
 from .base import Environment, KubernetesConfig, Strict, SystemConfig
+from .monitoring import MonitoringConfig, nfr_namespaces
 
 SYSTEMS = tuple(system.name for system in REGISTRY)
 """Systems an environment may run; each has a top-level config key of the same name."""
@@ -31,6 +32,8 @@ class StackConfigBase(Strict):
     """Protect stateful resources (namespaces, volumes, file systems, license storage); required in prd."""
     kubernetes: KubernetesConfig
     aws: AwsConfig | None = None
+    monitoring: MonitoringConfig | None = None
+    """The NFR rules over the systems with ``nfr_monitoring`` (config/monitoring.py)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -110,6 +113,12 @@ class StackConfigBase(Strict):
                         f"the {registry} pull-through cache needs a Secrets Manager credential"
                         " (named ecr-pullthroughcache/...)",
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _monitoring_rules(self) -> Self:
+        if self.monitoring is not None:
+            self.monitoring.check(nfr_namespaces(self))
         return self
 
     @model_validator(mode="after")

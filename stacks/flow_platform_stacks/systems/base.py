@@ -180,6 +180,8 @@ class System(ABC, Generic[C]):
     """Resource name of each side namespace it may create -> its key under ``outputs["namespaces"]``."""
     uses_efs: ClassVar[bool] = False
     """Whether it may have an EFS volume (a key under ``outputs["efs"]``)."""
+    nfr_monitoring: ClassVar[bool] = False
+    """Whether its namespace is measured by the NFR rules and ``flow-platform nfr`` (``monitoring``)."""
 
     @abstractmethod
     def images(self, block: C) -> dict[str, str]:

@@ -1,7 +1,9 @@
-"""``flow-platform``: render or check a stack offline (no cloud account, cluster or Pulumi CLI needed).
+"""``flow-platform``: render or check a stack offline (no cloud account, cluster or Pulumi CLI needed),
+or read its live NFRs (``nfr``: the cluster's API and Prometheus).
 
-Exit status: 0 success (no mandatory violation), 1 mandatory policy violations (``check``),
-2 bad configuration or usage, 3 internal error (one line; ``FLOW_PLATFORM_DEBUG=1`` for the traceback).
+Exit status: 0 success (no mandatory violation, every NFR met), 1 mandatory policy violations
+(``check``) or an NFR target missed (``nfr``), 2 bad configuration or usage, or the NFRs cannot be
+measured (``nfr``), 3 internal error (one line; ``FLOW_PLATFORM_DEBUG=1`` for the traceback).
 """
 
 # Speed: the SDKs, pydantic and the stack program are imported inside the commands, so `--help`
@@ -135,6 +137,61 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_VIOLATIONS if mandatory or (unseen and UNSEEN_FAILS) else EXIT_OK
 
 
+def _nfr(args: argparse.Namespace) -> int:
+    from ..config.monitoring import MonitoringConfig, nfr_namespaces, nfr_systems, prometheus_url
+    from ..loader import check_texts
+    from .harness import read_stack_file
+    from .nfr import NfrError, kubernetes_client, measure, report_json, report_table
+
+    files = _locate(args)
+    texts, secret_keys = read_stack_file(files.stack_file, files.project_file)
+    cfg = check_texts(files.stack, texts, secret_keys)
+    block = cfg.monitoring or MonitoringConfig()
+    measured = nfr_namespaces(cfg)
+    if not measured:
+        raise UsageError(
+            f"stack '{files.stack}' runs no system that measures NFRs ({', '.join(nfr_systems())})"
+        )
+    namespaces = args.namespace or measured
+    unknown = sorted(set(namespaces) - set(measured))
+    if unknown:
+        raise UsageError(
+            f"--namespace {', '.join(unknown)}: not measured here (measured: {', '.join(measured)})"
+        )
+    url = args.prometheus_url or block.prometheus_url
+    if url is None:
+        raise UsageError(
+            "no Prometheus to read the ulimit NFR from: set monitoring.prometheusUrl in the stack file"
+            " or pass --prometheus-url (e.g. http://localhost:9090 after kubectl port-forward)"
+        )
+    try:
+        url = prometheus_url(url)
+    except ValueError as error:
+        raise UsageError(f"--prometheus-url: {error}") from None
+    if cfg.kubernetes.kubeconfig is not None and args.kubeconfig is None:
+        raise UsageError(
+            f"stack '{files.stack}' reaches its cluster through kubernetes.kubeconfig, a secret this"
+            " command cannot decrypt: pass --kubeconfig FILE"
+        )
+    context = args.context or cfg.kubernetes.context
+    try:
+        api = kubernetes_client(args.kubeconfig, context)
+        results = measure(
+            api,
+            url,
+            namespaces,
+            block.ulimit_threshold,
+            block.targets.max_restarts,
+            block.targets.min_ulimit_percent,
+        )
+    except NfrError as error:
+        raise UsageError(f"stack '{files.stack}': {error}") from None
+    report = report_json if args.json else report_table
+    print(report(files.stack, block.ulimit_threshold, results))
+    met = all(r.restarts_met and r.ulimit_met for r in results)
+    return EXIT_OK if met else EXIT_VIOLATIONS
+
+
 def _environment(registrations: list[Any]) -> str | None:
     for reg in registrations:
         labels = (reg.inputs.get("metadata") or {}).get("labels") or {}
@@ -176,6 +233,23 @@ def _parser() -> argparse.ArgumentParser:
     _stack_arguments(check)
     check.add_argument("--policy-config", type=Path, default=None, help="default policy/config/<env>.json")
     check.set_defaults(handler=_check)
+    nfr = sub.add_parser(
+        "nfr",
+        help="read both NFRs live (pod restarts from the cluster, workloads meeting the ulimit from"
+        " Prometheus); exit 1 when one misses its target",
+    )
+    nfr.add_argument("stack", help="stack name (dev, tst, uat, prd) or a path to a Pulumi.<stack>.yaml")
+    nfr.add_argument("--project-dir", type=Path, default=None, help="directory holding Pulumi.yaml")
+    nfr.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    nfr.add_argument("--prometheus-url", default=None, help="default: monitoring.prometheusUrl")
+    nfr.add_argument(
+        "--kubeconfig", default=None, help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"
+    )
+    nfr.add_argument("--context", default=None, help="kubeconfig context (default: kubernetes.context)")
+    nfr.add_argument(
+        "--namespace", action="append", default=[], help="only this measured namespace; repeatable"
+    )
+    nfr.set_defaults(handler=_nfr)
     return parser
 
 
