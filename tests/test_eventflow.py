@@ -4,10 +4,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Stack, _rendered
+from conftest import ROOT, Stack, _rendered
 from flow_platform.eventflow import discovery_service_names, services_needed
+from flow_platform_stacks.config.monitoring import nfr_namespaces, nfr_systems
+from flow_platform_stacks.loader import check_texts
 from flow_platform_stacks.systems import REGISTRY
 from flow_platform_stacks.systems.eventflow import SYSTEM
+from flow_platform_stacks.tooling.harness import read_stack_file
 from test_config_errors import Config, _delete, _rename, _set
 
 NS = {"dev": "eventflow-dev", "prd": "eventflow-prd"}
@@ -17,6 +20,10 @@ def test_the_system_is_registered_and_declares_nfr_monitoring() -> None:
     assert SYSTEM in REGISTRY
     # the openflow NFR rules and `flow-platform nfr` cover every system that says so (#17)
     assert SYSTEM.nfr_monitoring is True
+    assert "eventflow" in nfr_systems()
+    for env in ("dev", "prd"):
+        texts, secrets = read_stack_file(ROOT / f"Pulumi.{env}.yaml", ROOT / "Pulumi.yaml")
+        assert NS[env] in nfr_namespaces(check_texts(env, texts, secrets))
 
 
 @pytest.mark.parametrize("env", ["dev", "prd"])
