@@ -9,7 +9,12 @@ from flow_platform.flink import FlinkCluster, FlinkOperator
 from flow_platform.hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from flow_platform.k8s import NamespaceGuardrails
 from flow_platform.monitoring import NfrRules
-from flow_platform.openflow import OpenflowApplication, OpenflowScheduledApplication, SparkOperator
+from flow_platform.openflow import (
+    OpenflowApplication,
+    OpenflowScheduledApplication,
+    OpenflowSubmitEnvironment,
+    SparkOperator,
+)
 from flow_platform.partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
 API = ["10.0.0.1/32"]
@@ -170,5 +175,11 @@ MINIMAL: dict[type[pulumi.ComponentResource], dict[str, Any]] = {
         "namespace": "openflow-dev",
         "env": "dev",
         "namespaces": ["openflow-dev", "eventflow-dev"],
+    },
+    OpenflowSubmitEnvironment: {
+        "namespace": "openflow-dev",
+        "env": "dev",
+        "image": "apache/spark:4.0.1",
+        "api_server_cidrs": API,
     },
 }

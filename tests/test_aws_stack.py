@@ -197,6 +197,7 @@ def test_repositories_are_immutable_scanned_encrypted_and_private(stack: Any) ->
     repos = {r.inputs["name"]: r.inputs for r in _aws(prd, "ecr/repository:Repository")}
     assert sorted(repos) == [
         "flow-platform-docker-hub/apache/flink-kubernetes-operator",
+        "flow-platform-docker-hub/apache/spark",
         "flow-platform-docker-hub/hyperflowwms/hyperflow",
         "flow-platform-docker-hub/hyperflowwms/montage-worker",
         "flow-platform-docker-hub/library/flink",
@@ -223,6 +224,7 @@ def test_repositories_are_immutable_scanned_encrypted_and_private(stack: Any) ->
             "flink-operator",
             "hyperflow",
             "hyperflow-worker",
+            "openflow-spark",
             "redis",
             "skopeo",
         )

@@ -7,7 +7,7 @@ from typing import Any
 import flow_platform.flink as flink_pkg
 import pytest
 import yaml
-from conftest import ENVS, ROOT, Stack, raw_stack_yaml
+from conftest import ENVS, ROOT, Stack, data_yaml, raw_stack_yaml
 from flow_platform.flink import flink_configuration
 from flow_platform_stacks.errors import ConfigError
 from flow_platform_stacks.tooling.harness import FlowMocks, RecordingMonitor, read_stack_file, run_program
@@ -74,7 +74,7 @@ def test_crds_are_the_shipped_release_files_retained_and_protected_where_set(sta
         for crd in crds:
             assert crd.options["retain_on_delete"] is True, "deleting a CRD deletes every env's objects"
             assert crd.options["protect"] is protect
-            shipped = yaml.safe_load((CHART_CRDS / f"{crd.inputs['metadata']['name']}-v1.yml").read_text())
+            shipped = data_yaml(CHART_CRDS / f"{crd.inputs['metadata']['name']}-v1.yml")
             assert crd.inputs["spec"] == shipped["spec"]
     readme = (CHART_CRDS.parent / "README.md").read_text()
     assert "release-1.15.0" in readme and "apache/flink-kubernetes-operator" in readme

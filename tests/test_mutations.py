@@ -22,7 +22,7 @@ import prometheus_rule_crd
 import pytest
 import referencing
 import yaml
-from conftest import DATA, ENVS, ROOT, raw_stack_yaml
+from conftest import DATA, ENVS, ROOT, data_yaml, raw_stack_yaml
 from flow_platform.flink.configuration import OPERATOR_VERSION
 from flow_platform_stacks.config.stack import SYSTEMS
 from flow_platform_stacks.errors import ConfigError, Problem
@@ -191,7 +191,7 @@ def _crd_validator(kind: str) -> Any:
     path = (
         DATA / "crds" / f"flink-kubernetes-operator-{OPERATOR_VERSION}" / f"{plural}.flink.apache.org-v1.yml"
     )
-    crd = yaml.safe_load(path.read_text())
+    crd = data_yaml(path)
     [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta1"]
     schema = _strict(version["schema"]["openAPIV3Schema"])
     schema["properties"].update(

@@ -154,6 +154,7 @@ def _flexlm_with_license(text: str) -> dict[str, Any]:
     return _objects(registrations, "Deployment", "flexlmserver")
 
 
+@pytest.mark.fresh_evaluation  # 'again' must be a second evaluation
 def test_a_license_change_rolls_the_license_server_and_only_then() -> None:
     first = _flexlm_with_license(GOOD_LICENSE)["spec"]["template"]["metadata"]["annotations"]
     assert first == {"flow-platform/checksum-license": hashlib.sha256(GOOD_LICENSE.encode()).hexdigest()}

@@ -34,6 +34,7 @@ def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(ren
         "flink-prd.yaml",
         "hyperflow-prd.yaml",
         "image-mirror-prd.yaml",
+        "openflow-prd.yaml",
         "outputs.json",
         "partek-flow-prd.yaml",
         "partek-license-prd.yaml",
@@ -65,6 +66,7 @@ def test_resources_json_carries_type_name_parent_provider_inputs_and_options(ren
     assert {"retain_on_delete", "ignore_changes", "aliases"} <= set(quota["options"])
 
 
+@pytest.mark.fresh_evaluation  # two evaluations, not the session's one twice
 def test_render_is_byte_identical_across_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], rendered: Rendered
 ) -> None:
@@ -287,6 +289,7 @@ def test_an_internal_error_exits_3_with_one_line(
     assert "internal error (RuntimeError: the policy pack did not print its port" in err
 
 
+@pytest.mark.fresh_evaluation  # a cached evaluation opens no loop
 def test_the_cli_closes_every_event_loop_it_opened(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,7 +9,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import DATA, ROOT, Stack
+from conftest import DATA, ROOT, Stack, data_yaml
 from flow_platform.flink.configuration import OPERATOR_VERSION
 
 K8S_VERSION = "1.32.0"
@@ -37,7 +37,7 @@ def _crd_schema(kind: str) -> dict[str, Any]:
     path = (
         DATA / "crds" / f"flink-kubernetes-operator-{OPERATOR_VERSION}" / f"{plural}.flink.apache.org-v1.yml"
     )
-    crd = yaml.safe_load(path.read_text())
+    crd = data_yaml(path)
     [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta1"]
     schema = _strict(version["schema"]["openAPIV3Schema"])
     # apiVersion, kind and metadata are implied at the root of every custom resource

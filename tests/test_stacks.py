@@ -22,6 +22,7 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
         "flink-operator-dev",
         "hyperflow-dev",
         "hyperflow-nfs-dev",
+        "openflow-dev",
         "partek-dev",
         "partek-license-dev",
     ]
@@ -31,6 +32,7 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
         "flink-tst",
         "hyperflow-tst",
         "image-mirror-tst",
+        "openflow-tst",
         "partek-tst",
     ]
     # uat disables HyperFlow and names its Partek namespace explicitly
@@ -38,6 +40,7 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
         "flink-operator-uat",
         "flink-uat",
         "image-mirror-uat",
+        "openflow-uat",
         "partek-flow-uat",
         "partek-license-uat",
     ]
@@ -47,6 +50,7 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
         "flink-prd",
         "hyperflow-prd",
         "image-mirror-prd",
+        "openflow-prd",
         "partek-flow-prd",
         "partek-license-prd",
     ]
@@ -165,6 +169,7 @@ def test_stack_exports_environment_and_namespaces_for_other_stacks(stack: Any) -
         "flinkOperator": "flink-operator-prd",
         "imageMirror": "image-mirror-prd",
         "hyperflowNfs": "",
+        "openflow": "openflow-prd",
     }
     assert {key: value for key, value in outputs["namespaces"].items() if key in known} == known
     assert set(outputs["namespaces"]) == set(NAMESPACE_KEYS), "every system's keys, added ones too"

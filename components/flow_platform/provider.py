@@ -30,7 +30,12 @@ from .flink import FlinkCluster, FlinkOperator
 from .hyperflow import HyperflowEngine, HyperflowJobs, HyperflowRedis, InClusterNfsServer
 from .k8s import NamespaceGuardrails
 from .monitoring import NfrRules
-from .openflow import OpenflowApplication, OpenflowScheduledApplication, SparkOperator
+from .openflow import (
+    OpenflowApplication,
+    OpenflowScheduledApplication,
+    OpenflowSubmitEnvironment,
+    SparkOperator,
+)
 from .partek import FlexLMServer, FlowHeadnode, FlowWorkers
 
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
@@ -44,6 +49,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     HyperflowRedis,
     HyperflowJobs,
     InClusterNfsServer,
+    OpenflowSubmitEnvironment,
     EventFlowCluster,
     SparkOperator,
     OpenflowApplication,

@@ -8,6 +8,9 @@ The needs are written here from the engines' own documentation, not read back fr
 - HyperFlow engine v1.5.7 (`functions/kubernetes/k8sJobSubmit.js`, run by tests/test_hyperflow.py):
   creates one Job per task (`createNamespacedJob`) and nothing else; a task's end comes back
   through redis, and finished Jobs go by their TTL.
+- Spark 4.0.1's driver (openflow): creates, watches, patches and deletes its executor pods, creates
+  their ConfigMap and on-demand claims, and deletes them all by label when it stops; executors call
+  nothing.
 - The image-copy job authenticates to ECR through IRSA and to the source registry through a
   mounted Secret: it needs nothing from the Kubernetes API.
 """
@@ -31,6 +34,18 @@ NEEDS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("flink", "flink-taskmanager"): [],
     ("hyperflow", "engine"): [("create", "batch/jobs")],
     ("mirror", "image-copy"): [],
+    # Spark 4.0.1's driver (flow_platform.openflow.spark.driver_role_rules; run for real by
+    # test_openflow_spark.py): executors, their ConfigMap, and collection deletes on stop
+    ("openflow", "spark-driver"): [
+        *(
+            (verb, "/pods")
+            for verb in ("create", "delete", "deletecollection", "get", "list", "patch", "watch")
+        ),
+        *((verb, "/configmaps") for verb in ("create", "deletecollection")),
+        ("deletecollection", "/services"),
+        *((verb, "/persistentvolumeclaims") for verb in ("create", "deletecollection", "list")),
+    ],
+    ("openflow", "spark-executor"): [],
     # EventFlow nodes publish, update and remove their own discovery Service and read pods (the sample's
     # docs, docker/ef-kubernetes; tests/integration/test_eventflow_cluster.py denies everything else)
     **{

@@ -7,13 +7,14 @@ tests. Config, outputs, images, the EFS rule, namespace checks and Pulumi.yaml f
 
 from typing import Any
 
-from . import eventflow, flink, hyperflow, partek
+from . import eventflow, flink, hyperflow, openflow, partek
 from .base import StackContext, System, SystemResult
 
 REGISTRY: tuple[System[Any], ...] = (
     partek.SYSTEM,
     flink.SYSTEM,
     hyperflow.SYSTEM,
+    openflow.SYSTEM,
     eventflow.SYSTEM,
 )
 """Every system, in deployment order (resources are registered in this order)."""

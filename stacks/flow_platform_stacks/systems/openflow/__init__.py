@@ -1,0 +1,77 @@
+"""openflow (Apache Spark): jobs submitted with spark-submit in cluster mode into each env's namespace."""
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from flow_platform.k8s import Quantity
+
+from ..base import StackContext, System, SystemResult, Workload
+from . import deploy as _deploy
+from .config import OpenflowConfig
+
+
+def _pod(cores: int, memory_mib: int) -> tuple[Quantity, Quantity]:
+    return Quantity.parse(str(cores)), Quantity.parse(f"{memory_mib}Mi")
+
+
+DESCRIPTION = "openflow (Apache Spark 4.0.1) jobs by spark-submit; omit or set enabled=false to skip."
+"""Pulumi.yaml's description of the ``openflow`` key."""
+
+
+class Openflow(System[OpenflowConfig]):
+    name = "openflow"
+    title = (
+        "openflow (Apache Spark 4.0.1): spark-submit cluster-mode environment, driver/executor RBAC,"
+        " pod templates"
+    )
+    description = DESCRIPTION
+    nfr_monitoring: ClassVar[bool] = True
+    """Pod restarts (failed pods: Spark never restarts one) and ulimits are measured here (#17 NFRs)."""
+    config = OpenflowConfig
+    outputs: ClassVar[Mapping[str, Any]] = {
+        "namespace": "",
+        "driverServiceAccount": "",
+        "executorServiceAccount": "",
+        "sparkDefaultsConfigMap": "",
+        "podTemplatesConfigMap": "",
+    }
+
+    def images(self, block: OpenflowConfig) -> dict[str, str]:
+        return {_deploy.IMAGE: block.image.ref()}
+
+    def workloads(self, block: OpenflowConfig) -> list[Workload]:
+        """The largest jobs, as Spark sizes their pods (request = limit = heap + overhead)."""
+        apps = block.concurrent_applications
+        driver_cpu, driver_memory = _pod(block.driver.cores, block.driver.pod_memory_mib)
+        executor_cpu, executor_memory = _pod(block.executor.cores, block.executor.pod_memory_mib)
+        return [
+            Workload(
+                "drivers",
+                ("driver",),
+                apps,
+                driver_cpu,
+                driver_memory,
+                driver_memory,
+                cpu_key="cores",
+                memory_limit_key="memory",
+            ),
+            Workload(
+                "executors (at most)",
+                ("executor",),
+                apps * block.executor.max_executors,
+                executor_cpu,
+                executor_memory,
+                executor_memory,
+                cpu_key="cores",
+                memory_limit_key="memory",
+            ),
+        ]
+
+    def claims(self, block: OpenflowConfig) -> int:
+        return block.claims()
+
+    def deploy(self, ctx: StackContext, block: OpenflowConfig, namespace: str) -> SystemResult:
+        return SystemResult(_deploy.deploy(ctx, block, namespace))
+
+
+SYSTEM = Openflow()
