@@ -21,13 +21,14 @@ named by ``FLOW_PLATFORM_SPARK_HOME``; without either the Spark runs skip with t
 """
 
 import copy
+import functools
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,19 @@ def spark_home() -> tuple[Path, list[Path]] | None:
     return None
 
 
+@functools.cache
+def _java_major() -> int:
+    """The major version of the JVM spark-submit would start (``JAVA_HOME`` first, as spark-class)."""
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else "java"
+    output = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60).stderr
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', output)
+    if match is None:
+        return 0
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major  # 1.8 is Java 8
+
+
 def _spark_or_skip() -> tuple[Path, list[Path]]:
     found = spark_home()
     reason = None
@@ -89,6 +103,8 @@ def _spark_or_skip() -> tuple[Path, list[Path]]:
         )
     elif shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         reason = "no Java runtime (java on PATH or JAVA_HOME) to run Spark"
+    elif _java_major() < 17:
+        reason = f"Spark {SPARK_VERSION} needs Java 17 or later, found Java {_java_major()}"
     if reason is not None:
         if os.environ.get(REQUIRE_SPARK) == "1":
             pytest.fail(f"{REQUIRE_SPARK}=1 but {reason}", pytrace=False)
@@ -240,20 +256,20 @@ def _driver_pod(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return pod
 
 
-@pytest.fixture(scope="module")
-def driver_run(
+def _run_driver(
     apiserver: ApiServer,
     kube: Client,
     environment: list[dict[str, Any]],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[dict[str, Any]]:
-    """Spark's driver running a job as ``openflow-driver`` until its executors exist, then stopped."""
+    work: Path,
+    account: str,
+    driver_name: str,
+) -> dict[str, Any]:
+    """Spark's driver running a job as ``account`` until its executors exist, then stopped."""
     home, python_path = _spark_or_skip()
-    work = tmp_path_factory.mktemp("spark-driver")
     conf_dir = _conf_dir(environment, work / "conf")
     token_file = work / "token"
-    token_file.write_text(_token(kube, "openflow-driver"))
-    driver = _driver_pod(environment, "openflow-it-driver")
+    token_file.write_text(_token(kube, account))
+    driver = _driver_pod(environment, driver_name)
     # created for real as admin: restricted admission and the quota admit the driver template's pod
     kube.must("create the driver pod", kube.create(driver))
     stop_file = work / "stop"
@@ -262,7 +278,7 @@ def driver_run(
         "MASTER": f"k8s://https://127.0.0.1:{apiserver.port}",
         "TOKEN_FILE": str(token_file),
         "CA_FILE": str(apiserver.ca_file),
-        "DRIVER_POD": driver["metadata"]["name"],
+        "DRIVER_POD": driver_name,
         "STOP_FILE": str(stop_file),
         "WAIT": "240",
     }
@@ -292,7 +308,20 @@ def driver_run(
     seen["remaining_executors"] = _list(kube, "pods", "spark-role=executor")
     seen["remaining_config_maps"] = _list(kube, "configmaps", "spark-role=executor")
     seen["driver"] = kube.must("read driver", kube.get(driver)).body
-    yield seen
+    kube.must("delete the driver pod", kube.request("DELETE", kube.path_of(driver)))
+    return seen
+
+
+@pytest.fixture(scope="module")
+def driver_run(
+    apiserver: ApiServer,
+    kube: Client,
+    environment: list[dict[str, Any]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    """The 4.0.1 driver's whole job as ``openflow-driver``."""
+    work = tmp_path_factory.mktemp("spark-driver")
+    return _run_driver(apiserver, kube, environment, work, "openflow-driver", "openflow-it-driver")
 
 
 def test_spark_s_driver_does_its_whole_job_with_the_role_and_nothing_is_forbidden(
@@ -473,3 +502,47 @@ def test_the_executor_account_may_do_nothing(kube: Client, environment: list[dic
     for verb in ("get", "list", "watch", "create", "delete", "patch"):
         for resource in ("pods", "configmaps", "services", "persistentvolumeclaims", "secrets"):
             assert not kube.can(user, groups, verb, resource, NAMESPACE), f"executor may {verb} {resource}"
+
+
+def test_a_driver_role_missing_one_verb_fails_the_driver_run(
+    apiserver: ApiServer, kube: Client, environment: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """Guards the driver test: the same run with pods ``deletecollection`` taken away shows the 403
+    and leaves the executors behind, so the test above can fail."""
+    _spark_or_skip()
+    [role] = [o for o in environment if o["kind"] == "Role" and o["metadata"]["name"] == "openflow-driver"]
+    weak = copy.deepcopy(role)
+    weak["metadata"] = {"name": "it-weak-driver", "namespace": NAMESPACE}
+    for rule in weak["rules"]:
+        if rule["resources"] == ["pods"]:
+            rule["verbs"] = [v for v in rule["verbs"] if v != "deletecollection"]
+    account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "it-weak-driver", "namespace": NAMESPACE},
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "it-weak-driver", "namespace": NAMESPACE},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "it-weak-driver"},
+        "subjects": [{"kind": "ServiceAccount", "name": "it-weak-driver", "namespace": NAMESPACE}],
+    }
+    for obj in (account, weak, binding):
+        kube.must(f"create {obj['kind']}", kube.apply(obj, dry_run=False))
+    wait_for_rbac(kube, [account, weak, binding])
+    try:
+        run = _run_driver(apiserver, kube, environment, tmp_path, "it-weak-driver", "openflow-it-weak-driver")
+        assert "Forbidden" in run["log"] and "deletecollection" in run["log"], run["log"][-4000:]
+        assert run["remaining_executors"], "the executors went away without deletecollection"
+    finally:
+        kube.request(
+            "DELETE",
+            f"/api/v1/namespaces/{NAMESPACE}/pods",
+            params={"labelSelector": "spark-role=executor"},
+        )
+        kube.request(
+            "DELETE",
+            f"/api/v1/namespaces/{NAMESPACE}/configmaps",
+            params={"labelSelector": "spark-role=executor"},
+        )
