@@ -184,6 +184,16 @@ EVALUATIONS = EvaluationCache(harness.run_program)
 harness.run_program = render.run_program = run_program = EVALUATIONS  # type: ignore[assignment]
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (pyproject's addopts): the whole suite runs on every core (xdist's count); a
+    selection (paths, node ids, ``-k``, ``-m``) runs in this process, where starting workers that
+    import the SDKs again would cost more than they save."""
+    whole = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    if whole and not config.option.keyword and not config.option.markexpr:
+        return None
+    return 0
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "fresh_evaluation: run the stack program anew instead of the session's earlier evaluation"
@@ -307,7 +317,7 @@ def run_config(
     env: str, config: dict[str, Any], secret_keys: Iterable[str] = (), monitor: RecordingMonitor | None = None
 ) -> list[Registration]:
     """Run the program with a whole ``config:`` mapping (as in a stack file; may hold {secure: ..})."""
-    tmp = ROOT / "build" / "test-configs"
+    tmp = ROOT / "build" / "test-configs" / str(os.getpid())  # one per xdist worker
     tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / f"Pulumi.{env}.yaml"
     path.write_text(yaml.safe_dump({"config": config}))

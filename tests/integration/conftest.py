@@ -16,6 +16,14 @@ from .apiserver import REQUIRE_ENV, ApiServer, BinariesMissing, Client, find_bin
 from .cluster import admission_problems, apply_order, install_crds, make_real, stack_crds
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist (``--dist loadgroup``) the tests that use the API server run on one worker: one
+    server per run, not one per worker."""
+    for item in items:
+        if "apiserver" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("apiserver"))
+
+
 @pytest.fixture(scope="session")
 def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     """A running kube-apiserver (and its etcd) on 127.0.0.1, stopped by PID at session end."""
