@@ -5,9 +5,11 @@
 Registers N OpenflowApplication components (each one SparkApplication CR with its driver and
 executor templates, checked args) under Pulumi's mocks, for each N, in interleaved rounds (the
 machine is shared: only ratios mean anything). Reports the median time per application for each N
-and the ratio of the largest N's per-application time to the smallest's: about 1 when the cost of
-one more application does not grow with the number already there (linear total), clearly above 1
-when it does (something quadratic, such as a scan of all earlier resources per new one). The
+and two ratios: the largest N's per-application time to the smallest's, and the marginal cost of
+one more application at the last step to that at the first (the fixed cost of a program run
+cancels out). About 1 (or below, for the first) when one more application costs the same however
+many are there (linear total); clearly above 1 when it grows (something quadratic, such as a scan
+of all earlier resources per new one). The
 pure ``spark_application`` (no Pulumi) is timed the same way.
 """
 
@@ -68,12 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     if len(sizes) < 2 or sizes[0] < 1:
         parser.error("--sizes needs at least two positive sizes")
     _render(1)  # imports, SDK warm-up
+    totals: dict[int, list[float]] = {n: [] for n in sizes}
     per_app: dict[int, list[float]] = {n: [] for n in sizes}
     pure: dict[int, list[float]] = {n: [] for n in sizes}
     for round_ in range(args.rounds):
         order = sizes if round_ % 2 == 0 else list(reversed(sizes))
         for n in order:
-            per_app[n].append(_render(n) / n)
+            seconds = _render(n)
+            totals[n].append(seconds)
+            per_app[n].append(seconds / n)
             pure[n].append(_pure(n) / n)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{args.rounds} interleaved rounds, {os.cpu_count()} cores, load average {load:.1f}")
@@ -86,6 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     ratio = statistics.median(per_app[large]) / statistics.median(per_app[small])
     pure_ratio = statistics.median(pure[large]) / statistics.median(pure[small])
     print(f"per-app time at {large} / at {small}: {ratio:.2f} (mocks), {pure_ratio:.2f} (pure); 1.0 = linear")
+    # the marginal cost of one more application, first step against last: the fixed cost of a
+    # program run (mock monitor, stack resource) cancels out
+    median = {n: statistics.median(totals[n]) for n in sizes}
+    first = (median[sizes[1]] - median[sizes[0]]) / (sizes[1] - sizes[0])
+    last = (median[sizes[-1]] - median[sizes[-2]]) / (sizes[-1] - sizes[-2])
+    print(
+        f"marginal ms/app {sizes[0]}->{sizes[1]}: {first * 1e3:.2f},"
+        f" {sizes[-2]}->{sizes[-1]}: {last * 1e3:.2f}; ratio {last / first:.2f} (1.0 = linear)"
+    )
     return 0
 
 

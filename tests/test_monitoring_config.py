@@ -44,13 +44,20 @@ def test_the_measured_namespaces_are_those_of_enabled_systems_that_declare_nfrs(
     assert cfg.monitoring is not None and cfg.monitoring.prometheus_url == "http://localhost:9090"
 
 
-def test_without_a_system_that_measures_nfrs_an_enabled_block_is_an_error() -> None:
-    # openflow and eventflow (the systems that measure NFRs) taken out of this stack
-    measuring = ("openflow", "eventflow")
-    with pytest.raises(ConfigError) as raised:
-        _config({}, without=measuring)
-    assert "flow-platform:monitoring.enabled: no enabled system measures NFRs" in str(raised.value)
-    assert _config({"enabled": False}, without=measuring).monitoring is not None
+def test_without_an_enabled_system_that_measures_nfrs_nothing_is_deployed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Disabling openflow stays one switch: an enabled monitoring block then has nothing to measure."""
+    import pulumi
+    from flow_platform_stacks import monitoring
+
+    monkeypatch.setattr(monitoring_config, "nfr_systems", list)  # none
+    cfg = _config({})
+    assert monitoring_config.nfr_namespaces(cfg) == []
+    registrations = run_program(
+        "dev", {}, [], program=lambda: monitoring.deploy(cfg, pulumi.ResourceOptions())
+    )
+    assert registrations == []
 
 
 @pytest.mark.parametrize(

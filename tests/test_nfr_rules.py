@@ -18,6 +18,7 @@ import jsonschema
 import prometheus_rule_crd
 import pytest
 import yaml
+from conftest import Stack, raw_stack_yaml
 from flow_platform.monitoring import NfrRules, promql
 from flow_platform.monitoring.nfr_rules import READER_ROLE, RULE_NAME, SubjectKind
 from flow_platform.validation import ArgsError
@@ -573,3 +574,35 @@ def test_bad_args_name_the_key(extra: dict[str, Any], message: str) -> None:
     with pytest.raises(ArgsError) as raised:
         NfrRules("nfr", {**BASE, **extra})  # type: ignore[typeddict-item]
     assert message in str(raised.value)
+
+
+# --- the committed stacks ------------------------------------------------------------------------
+
+
+def test_each_env_with_a_monitoring_block_measures_its_nfr_systems(env_stack: Stack) -> None:
+    from flow_platform_stacks.config.monitoring import nfr_systems
+
+    raw = raw_stack_yaml(env_stack.name)["config"]
+    block = raw.get("flow-platform:monitoring")
+    rules = env_stack.objects("PrometheusRule")
+    if block is None or block.get("enabled") is False:
+        assert not rules
+        pytest.skip(f"{env_stack.name} has no monitoring block")
+    measured = sorted(
+        f"{name}-{env_stack.name}"
+        for name in nfr_systems()
+        if isinstance(raw.get(f"flow-platform:{name}"), dict)
+        and raw[f"flow-platform:{name}"].get("enabled", True)
+        and "namespace" not in raw[f"flow-platform:{name}"]
+    )
+    [rule] = rules
+    jsonschema.validate(rule, prometheus_rule_crd.schema(), cls=jsonschema.Draft7Validator)
+    assert f'namespace=~\\"{"|".join(measured)}\\"' in json.dumps(rule["spec"])
+    assert (
+        rule["metadata"]["labels"].items()
+        >= block.get("ruleLabels", {"release": "kube-prometheus-stack"}).items()
+    )
+    roles = sorted(
+        o["metadata"]["namespace"] for o in env_stack.objects("Role") if o["metadata"]["name"] == READER_ROLE
+    )
+    assert roles == measured

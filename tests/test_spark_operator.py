@@ -351,6 +351,18 @@ def test_driver_and_executor_templates_are_strict_restricted_v1_pods() -> None:
     assert "volumes" not in spec
 
 
+def test_the_templates_are_openflows_own_sized_as_spark_sizes_the_pods() -> None:
+    from flow_platform.openflow import pod_template
+
+    spec = spark_application(APP)["spec"]  # type: ignore[arg-type]
+    # one building block for both ways to run jobs: spark-submit's templates and the CRs'
+    driver = pod_template("driver", "dev", APP["image"], "spark-driver", "1", 2048 + 384, "20Gi", "disk")
+    assert spec["driver"]["template"] == {"metadata": driver["metadata"], "spec": driver["spec"]}
+    [executor] = spec["executor"]["template"]["spec"]["containers"]
+    assert executor["resources"]["limits"]["memory"] == f"{4096 + 409}Mi"  # max(4096 x 0.1, 384)
+    assert (spec["driver"]["memoryOverhead"], spec["executor"]["memoryOverhead"]) == ("384m", "409m")
+
+
 def test_application_sizes_and_dynamic_allocation_are_what_spark_reads() -> None:
     spec = spark_application(APP)["spec"]  # type: ignore[arg-type]
     assert (spec["driver"]["cores"], spec["driver"]["memory"]) == (1, "2048m")
@@ -386,7 +398,11 @@ def test_application_sizes_and_dynamic_allocation_are_what_spark_reads() -> None
             r"args\['dynamic_allocation'\]\['max_executors'\]: below min_executors",
         ),
         ({"name": "a" * 57}, r"args\['name'\]: .* at most 56"),
-        ({"memory_overhead_factor": 1.5}, r"args\['memory_overhead_factor'\]"),
+        ({"memory_overhead_factor": 11.0}, r"args\['memory_overhead_factor'\]: 11.0 is above 10.0"),
+        (
+            {"executor": {"cores": 1, "memory": "1000000Ki"}},
+            r"args\['executor'\]\['memory'\]: .*whole number of MiB",
+        ),
         ({"driver": {"cores": 1, "memory": "lots"}}, r"args\['driver'\]\['memory'\]"),
     ],
 )
@@ -415,3 +431,199 @@ def test_components_register_the_crs_under_their_type_tokens() -> None:
     ]
     assert scheduled.inputs["spec"]["concurrencyPolicy"] == "Forbid"
     assert scheduled.inputs["spec"]["template"] == spark_application(APP)["spec"]  # type: ignore[arg-type]
+
+
+# --- the stacks -----------------------------------------------------------------------------------
+
+K = "flow-platform:openflow"
+SPARK_PI = {
+    "name": "spark-pi",
+    "mainClass": "org.apache.spark.examples.SparkPi",
+    "mainApplicationFile": "local:///opt/spark/examples/jars/spark-examples_2.13-4.0.1.jar",
+    "arguments": ["1000"],
+}
+
+
+def _with_operator(block: dict[str, Any], *apps: dict[str, Any], manage: bool = True) -> None:
+    """The committed stacks run no spark-operator: add one (the only CRD manager of its cluster)."""
+    block["sparkOperator"] = {"cluster": "solo", "manageCrds": manage}
+    block["applications"] = [dict(a) for a in apps]
+
+
+def _openflow(mutate: Any, *apps: dict[str, Any]) -> Any:
+    def change(config: dict[str, Any]) -> None:
+        _with_operator(config[K], *(apps or (SPARK_PI,)))
+        mutate(config[K])
+
+    return change
+
+
+SCHEDULED = {**SPARK_PI, "name": "spark-pi-nightly", "schedule": "17 2 * * *", "timeZone": "Europe/Warsaw"}
+
+
+@pytest.mark.parametrize(
+    ("title", "env", "mutate", "expected"),
+    [
+        (
+            "applications without the operator",
+            "dev",
+            lambda b: b.pop("sparkOperator"),
+            [f"{K}.applications", "needs sparkOperator"],
+        ),
+        (
+            "more applications than concurrentApplications",
+            "dev",
+            lambda b: b["applications"].append({**SPARK_PI, "name": "second"}),
+            [f"{K}.concurrentApplications", "1 is below the 2 applications"],
+        ),
+        (
+            "an application name twice",
+            "dev",
+            lambda b: (b.__setitem__("concurrentApplications", 2), b["applications"].append(dict(SPARK_PI))),
+            [f"{K}.applications[1].name", "'spark-pi' is used twice"],
+        ),
+        (
+            "a scheduled name without room for the run timestamp",
+            "dev",
+            lambda b: b["applications"].__setitem__(0, {**SCHEDULED, "name": "a" * 37}),
+            [f"{K}.applications[0].name", "at most 36"],
+        ),
+        (
+            "runs side by side beyond the sized quota",
+            "dev",
+            lambda b: b["applications"].__setitem__(0, {**SCHEDULED, "concurrencyPolicy": "Allow"}),
+            [f"{K}.applications[0].concurrencyPolicy", "use Forbid or Replace"],
+        ),
+        (
+            "an unknown time zone",
+            "dev",
+            lambda b: b["applications"].__setitem__(0, {**SCHEDULED, "timeZone": "Mars/Base"}),
+            [f"{K}.applications[0].timeZone", "not an IANA time zone"],
+        ),
+        (
+            "a time zone without a schedule",
+            "dev",
+            lambda b: b["applications"][0].__setitem__("timeZone", "UTC"),
+            [f"{K}.applications[0].timeZone", "only used with schedule"],
+        ),
+        (
+            "a reserved Spark setting",
+            "dev",
+            lambda b: b["applications"][0].__setitem__("sparkConf", {"spark.kubernetes.namespace": "x"}),
+            [f"{K}.applications[0].sparkConf.spark.kubernetes.namespace", "is decided by"],
+        ),
+        (
+            "another controller version",
+            "dev",
+            lambda b: b["sparkOperator"].__setitem__(
+                "image", {"repository": "ghcr.io/kubeflow/spark-operator/controller", "tag": "2.4.0"}
+            ),
+            [f"{K}.sparkOperator.image.tag", "chart 2.5.2"],
+        ),
+        (
+            "no CRD manager on the cluster",
+            "dev",
+            lambda b: b["sparkOperator"].__setitem__("manageCrds", False),
+            [f"{K}.sparkOperator.manageCrds", "no stack manages the spark-operator CRDs of cluster 'solo'"],
+        ),
+        (
+            "applications with on-demand claims",
+            "uat",
+            lambda b: None,
+            [f"{K}.applications", "not with onDemandClaims yet"],
+        ),
+    ],
+    ids=lambda p: p if isinstance(p, str) and " " in p else None,
+)
+def test_bad_operator_config_is_a_clear_error_before_anything_is_registered(
+    bad_config: Any, title: str, env: str, mutate: Any, expected: list[str]
+) -> None:
+    result = bad_config(env, _openflow(mutate))
+    for fragment in expected:
+        assert fragment in result.message, f"{title}: {fragment!r} not in:\n{result.message}"
+    assert result.registered == [], f"{title}: resources were registered before the error"
+
+
+def test_two_crd_managers_on_one_cluster_are_refused_naming_both(tmp_path: Any) -> None:
+    from types import SimpleNamespace
+
+    import yaml
+    from flow_platform_stacks.errors import ConfigError
+    from flow_platform_stacks.systems.openflow.operator import SparkOperatorConfig, operator_plan
+
+    other = {"config": {K: {"sparkOperator": {"cluster": "shared", "manageCrds": True}}}}
+    (tmp_path / "Pulumi.tst.yaml").write_text(yaml.safe_dump(other))
+    block = SimpleNamespace(
+        spark_operator=SparkOperatorConfig.model_validate({"cluster": "shared", "manageCrds": True})
+    )
+    with pytest.raises(
+        ConfigError, match="stacks dev, tst all manage the spark-operator CRDs of cluster 'shared'"
+    ):
+        operator_plan(tmp_path, "dev", block, "openflow-dev")  # type: ignore[arg-type]
+    reader = SimpleNamespace(spark_operator=SparkOperatorConfig.model_validate({"cluster": "shared"}))
+    assert operator_plan(tmp_path, "dev", reader, "openflow-dev") == ["openflow-dev"]  # type: ignore[arg-type]
+
+
+def _objects_of(env: str, *apps: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:
+    from conftest import raw_stack_yaml, run_config
+    from flow_platform_stacks.tooling.render import kubernetes_objects
+
+    config = copy.deepcopy(raw_stack_yaml(env)["config"])
+    _with_operator(config[K], *apps)
+    ecr = config.get("flow-platform:aws", {}).get("ecr")
+    if ecr:  # the 2.5.2 controller image is published on ghcr.io only: its cache needs a credential
+        ecr.setdefault("credentialArns", {})["ghcr"] = (
+            "arn:aws:secretsmanager:us-west-2:111111111111:secret:ecr-pullthroughcache/ghcr"
+        )
+    registrations = run_config(env, config)
+    return kubernetes_objects(registrations), registrations
+
+
+def test_an_env_with_the_operator_runs_it_for_its_own_namespace_and_its_applications() -> None:
+    objects, registrations = _objects_of("dev", SPARK_PI)
+    [deployment] = [
+        o for o in objects if o["kind"] == "Deployment" and o["metadata"]["namespace"] == "spark-operator-dev"
+    ]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert "--namespaces=openflow-dev" in container["args"]
+    assert container["image"].endswith("spark-operator/controller:2.5.2")
+    crds = [
+        r for r in registrations if r.type == "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+    ]
+    assert {r.inputs["metadata"]["name"] for r in crds} >= {
+        d["metadata"]["name"] for d in chart.crd_documents()
+    }
+    [app] = [o for o in objects if o["kind"] == "SparkApplication"]
+    _validate_cr(app)
+    spec = app["spec"]
+    accounts = {
+        o["metadata"]["name"]
+        for o in objects
+        if o["kind"] == "ServiceAccount" and o["metadata"]["namespace"] == "openflow-dev"
+    }
+    assert {spec["driver"]["serviceAccount"], spec["executor"]["serviceAccount"]} <= accounts
+    # the block's sizes (dev: driver 1Gi, executors 2 x 2Gi), which its quota check covers
+    assert (spec["driver"]["memory"], spec["executor"]["memory"], spec["executor"]["instances"]) == (
+        "1024m",
+        "2048m",
+        2,
+    )
+    for obj in objects:
+        if obj["metadata"].get("namespace") == "spark-operator-dev":
+            kubernetes_validate.validate(obj, K8S, strict=True)
+    app_component = next(r for r in registrations if r.type == "flow-platform:index:OpenflowApplication")
+    operator = next(r for r in registrations if r.type == "flow-platform:index:SparkOperator")
+    operator_parts = {operator.urn} | {r.urn for r in registrations if r.parent == operator.urn}
+    # the CRs carry the operator's finalizers: created after it, deleted before it
+    assert operator_parts & set(app_component.options.get("depends_on", []))
+
+
+def test_a_scheduled_application_keeps_the_blocks_dynamic_allocation() -> None:
+    objects, _ = _objects_of("tst", SCHEDULED)
+    [scheduled] = [o for o in objects if o["kind"] == "ScheduledSparkApplication"]
+    _validate_cr(scheduled)
+    assert (
+        scheduled["spec"]["timeZone"] == "Europe/Warsaw"
+        and scheduled["spec"]["concurrencyPolicy"] == "Forbid"
+    )
+    assert scheduled["spec"]["template"]["dynamicAllocation"]["maxExecutors"] == 4

@@ -17,6 +17,8 @@ def deploy(
     if block is None or not block.enabled:
         return None
     namespaces = nfr_namespaces(cfg)
+    if not namespaces:  # no enabled system measures NFRs: nothing to monitor
+        return None
     return NfrRules(
         "nfr",
         {

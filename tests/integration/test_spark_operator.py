@@ -7,6 +7,7 @@ created for real and asked with SubjectAccessReviews.
 """
 
 import copy
+import time
 from typing import Any
 
 import pytest
@@ -24,6 +25,22 @@ OPERATOR_NS, JOB_NS, OTHER_NS = "spark-operator-it", "openflow-it", "openflow-ot
 @pytest.fixture(scope="module")
 def spark(kube: Client) -> Client:
     install_crds(kube, crd_documents())
+    # Established is not yet served discovery: wait until the kinds resolve (path_of re-reads it)
+    deadline = time.monotonic() + 30
+    for kind in ("SparkApplication", "ScheduledSparkApplication"):
+        probe = {
+            "apiVersion": "sparkoperator.k8s.io/v1beta2",
+            "kind": kind,
+            "metadata": {"name": "x", "namespace": JOB_NS},
+        }
+        while True:
+            try:
+                kube.path_of(probe)
+                break
+            except LookupError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
     for name in (OPERATOR_NS, JOB_NS, OTHER_NS):
         namespace = {
             "apiVersion": "v1",

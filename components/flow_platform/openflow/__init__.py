@@ -3,7 +3,6 @@
 facts (``spark.py``) and the restricted pod templates (``pod_templates.py``)."""
 
 from .openflow_application import (
-    ApplicationDynamicAllocation,
     ApplicationType,
     OpenflowApplication,
     OpenflowApplicationArgs,
@@ -59,7 +58,6 @@ __all__ = [
     "SPARK_OPERATOR_VERSION",
     "SPARK_UID",
     "SPARK_VERSION",
-    "ApplicationDynamicAllocation",
     "ApplicationType",
     "ConcurrencyPolicy",
     "DataEndpoint",

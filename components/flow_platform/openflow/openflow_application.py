@@ -16,21 +16,35 @@ import pulumi_kubernetes as k8s
 from .. import PACKAGE
 from .. import validation as v
 from ..k8s.labels import standard_labels
-from ..k8s.quantity import Quantity, mebibytes
-from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
+from .openflow_submit_environment import DynamicAllocation
+from .pod_templates import LocalDirMedium, pod_template
+from .spark import (
+    DEFAULT_OVERHEAD_FACTOR as SPARK_OVERHEAD_FACTOR,
+)
+from .spark import (
+    DRIVER_CONTAINER,
+    DRIVER_ROLE,
+    EXECUTOR_CONTAINER,
+    EXECUTOR_ROLE,
+    memory_overhead_mib,
+    pod_memory_mib,
+    spark_memory,
+    whole_mebibytes,
+)
 
 API_VERSION = "sparkoperator.k8s.io/v1beta2"
-SPARK_UID = 185
-"""apache/spark images run as ``USER spark`` (a name, UID 185): restricted pods need it explicit."""
-DRIVER_CONTAINER = "spark-kubernetes-driver"
-EXECUTOR_CONTAINER = "spark-kubernetes-executor"
+CONTROLLER_CONTAINER_NAMES = (DRIVER_CONTAINER, EXECUTOR_CONTAINER)
 """The container names the 2.5.2 controller tells spark-submit to take from the templates
-(pkg/common/spark.go ``SparkDriverContainerName``, ``Spark3DefaultExecutorContainerName``)."""
+(pkg/common/spark.go ``SparkDriverContainerName``, ``Spark3DefaultExecutorContainerName``): the
+same as Spark's own, which the openflow pod templates use."""
 MIN_SPARK_VERSION = (3, 0, 0)
 """Below 3.0.0 the controller ignores the templates and marks pods for the (absent) webhook."""
 MAX_NAME_LENGTH = 56
 """The operator names the application's UI Service ``<name>-ui-svc``: a Service name has at most 63."""
-DEFAULT_MEMORY_OVERHEAD_FACTOR = 0.1
+DEFAULT_MEMORY_OVERHEAD_FACTOR = SPARK_OVERHEAD_FACTOR
+DEFAULT_LOCAL_DIR_MEDIUM = LocalDirMedium.DISK.value
+DEFAULT_LOCAL_DIR_SIZE = "20Gi"
+MAX_OVERHEAD_FACTOR = 10.0
 DEFAULT_TYPE = "Scala"
 DEFAULT_RETRIES = 0
 DEFAULT_TIME_TO_LIVE_SECONDS = 86400
@@ -78,7 +92,9 @@ class SparkProcess(TypedDict, total=False):
     cores: Required[int]
     """CPU cores (the pod's CPU request)."""
     memory: Required[str]
-    """JVM heap as a Kubernetes quantity (``2Gi``); the pod gets this plus the overhead."""
+    """JVM heap as a Kubernetes quantity in whole MiB (``2Gi``); the pod gets this plus the overhead."""
+    memory_overhead_factor: float
+    """Non-heap memory as a fraction of the heap (at least 384 MiB). Default: the application's."""
 
 
 class SparkExecutors(TypedDict, total=False):
@@ -87,18 +103,11 @@ class SparkExecutors(TypedDict, total=False):
     cores: Required[int]
     """CPU cores per executor."""
     memory: Required[str]
-    """JVM heap per executor as a Kubernetes quantity; the pod gets this plus the overhead."""
+    """JVM heap per executor as a Kubernetes quantity in whole MiB; the pod gets this plus the overhead."""
+    memory_overhead_factor: float
+    """Non-heap memory as a fraction of the heap (at least 384 MiB). Default: the application's."""
     instances: int
     """Executors without dynamic allocation. Default: ``1``."""
-
-
-class ApplicationDynamicAllocation(TypedDict, total=False):
-    """Dynamic allocation with shuffle tracking (Kubernetes has no external shuffle service)."""
-
-    min_executors: Required[int]
-    """Lower bound."""
-    max_executors: Required[int]
-    """Upper bound (what the namespace's quota must hold)."""
 
 
 class OpenflowApplicationArgs(TypedDict, total=False):
@@ -128,10 +137,14 @@ class OpenflowApplicationArgs(TypedDict, total=False):
     """The driver's size."""
     executor: Required[SparkExecutors]
     """The executors' size (and number without dynamic allocation)."""
-    dynamic_allocation: ApplicationDynamicAllocation
-    """Scale executors between bounds. Default: off."""
+    dynamic_allocation: DynamicAllocation
+    """Scale executors between bounds, with shuffle tracking (no external shuffle service). Default: off."""
     memory_overhead_factor: float
     """Non-heap memory as a fraction of the heap (at least 384 MiB). Default: ``0.1``."""
+    local_dir_medium: LocalDirMedium
+    """Where Spark's local dirs live (disk, or memory counted in the pod). Default: ``disk``."""
+    local_dir_size: str
+    """Size of each pod's local dir. Default: ``20Gi``."""
     driver_service_account: Required[str]
     """The namespace's driver ServiceAccount (may manage executor pods, their ConfigMap and services)."""
     executor_service_account: Required[str]
@@ -171,21 +184,40 @@ def _spark_conf(value: object) -> dict[str, str]:
 
 def _overhead(value: object) -> float:
     factor = v.positive_number(value)
-    if factor >= 1:
-        raise ValueError(f"{factor} is not a fraction of the heap (0 < factor < 1)")
+    if factor > MAX_OVERHEAD_FACTOR:
+        raise ValueError(f"{factor} is above {MAX_OVERHEAD_FACTOR} (a fraction of the heap)")
     return factor
 
 
-PROCESS = v.ArgsSpec("SparkProcess", SparkProcess, {"cores": v.positive_int, "memory": v.memory})
+def _whole_mib_memory(value: object) -> str:
+    text = str(v.memory(value))
+    whole_mebibytes(text)  # Spark sizes memory in MiB
+    return text
+
+
+PROCESS = v.ArgsSpec(
+    "SparkProcess",
+    SparkProcess,
+    {"cores": v.positive_int, "memory": _whole_mib_memory, "memory_overhead_factor": _overhead},
+)
 EXECUTORS = v.ArgsSpec(
     "SparkExecutors",
     SparkExecutors,
-    {"cores": v.positive_int, "memory": v.memory, "instances": v.positive_int},
+    {
+        "cores": v.positive_int,
+        "memory": _whole_mib_memory,
+        "memory_overhead_factor": _overhead,
+        "instances": v.positive_int,
+    },
 )
 DYNAMIC = v.ArgsSpec(
-    "ApplicationDynamicAllocation",
-    ApplicationDynamicAllocation,
-    {"min_executors": v.non_negative_int, "max_executors": v.positive_int},
+    "DynamicAllocation",
+    DynamicAllocation,
+    {
+        "min_executors": v.non_negative_int,
+        "max_executors": v.positive_int,
+        "initial_executors": v.non_negative_int,
+    },
     rules=[
         v.rule(
             "max_executors",
@@ -194,7 +226,17 @@ DYNAMIC = v.ArgsSpec(
                 if a["max_executors"] < a["min_executors"]
                 else None
             ),
-        )
+        ),
+        v.rule(
+            "initial_executors",
+            lambda a: (
+                "not between min_executors and max_executors"
+                if not a["min_executors"]
+                <= a.get("initial_executors", a["min_executors"])
+                <= a["max_executors"]
+                else None
+            ),
+        ),
     ],
 )
 APPLICATION_CHECKS: dict[str, Any] = {
@@ -212,13 +254,13 @@ APPLICATION_CHECKS: dict[str, Any] = {
     "executor": EXECUTORS,
     "dynamic_allocation": DYNAMIC,
     "memory_overhead_factor": _overhead,
+    "local_dir_medium": v.one_of(LocalDirMedium),
+    "local_dir_size": v.storage,
     "driver_service_account": v.object_name,
     "executor_service_account": v.object_name,
     "time_to_live_seconds": v.positive_int,
     "retries": v.non_negative_int,
 }
-
-
 APPLICATION_RULES = [
     v.rule(
         "executor",
@@ -232,36 +274,39 @@ APPLICATION_RULES = [
 ARGS = v.ArgsSpec("OpenflowApplication", OpenflowApplicationArgs, APPLICATION_CHECKS, APPLICATION_RULES)
 
 
-def spark_memory(quantity: str) -> str:
-    """A Kubernetes quantity as Spark's JVM memory string, in MiB (``2Gi`` -> ``2048m``)."""
-    return f"{mebibytes(Quantity.parse(quantity))}m"
-
-
-def pod_template(role: str, service_account: str, labels: dict[str, str]) -> dict[str, Any]:
-    """The driver's or executors' pod template (a v1 PodTemplateSpec): restricted Pod Security with
-    UID 185 explicit, the role's account, a token only for the driver (it calls the API server).
-    Spark adds image, resources, ports, env and local dirs to the named container."""
-    container = DRIVER_CONTAINER if role == "driver" else EXECUTOR_CONTAINER
+def _role(args: OpenflowApplicationArgs, role: str) -> dict[str, Any]:
+    """A role's CR fields: cores, heap and overhead in Spark's notation, its account, and its pod
+    template (openflow's restricted template, sized as Spark sizes the pod)."""
+    process: Any = args["driver"] if role == DRIVER_ROLE else args["executor"]
+    account = args["driver_service_account"] if role == DRIVER_ROLE else args["executor_service_account"]
+    factor = process.get(
+        "memory_overhead_factor", args.get("memory_overhead_factor", DEFAULT_MEMORY_OVERHEAD_FACTOR)
+    )
+    heap = whole_mebibytes(process["memory"])
+    template = pod_template(
+        role,
+        args["env"],
+        args["image"],
+        account,
+        str(process["cores"]),
+        pod_memory_mib(heap, factor),
+        args.get("local_dir_size", DEFAULT_LOCAL_DIR_SIZE),
+        args.get("local_dir_medium", DEFAULT_LOCAL_DIR_MEDIUM),
+    )
+    labels = standard_labels(args["name"], args["env"], "openflow", component="application")
     return {
-        "metadata": {"labels": labels},
-        "spec": {
-            "serviceAccountName": service_account,
-            "automountServiceAccountToken": role == "driver",
-            "securityContext": restricted_pod_security_context(SPARK_UID, SPARK_UID, fs_group=SPARK_UID),
-            "containers": [
-                {
-                    "name": container,
-                    # Spark writes below its work dir and /tmp: the root filesystem stays writable
-                    "securityContext": restricted_container_security_context(read_only_root_filesystem=False),
-                }
-            ],
-        },
+        "cores": process["cores"],
+        "memory": spark_memory(heap),
+        # per role, as Spark computes it (the CR's one memoryOverheadFactor is for both)
+        "memoryOverhead": spark_memory(memory_overhead_mib(heap, factor)),
+        "serviceAccount": account,
+        "labels": labels,
+        "template": {"metadata": template["metadata"], "spec": template["spec"]},
     }
 
 
 def application_spec(args: OpenflowApplicationArgs) -> dict[str, Any]:
     """The SparkApplication ``spec`` (pure; valid against the 2.5.2 CRD: tested)."""
-    labels = standard_labels(args["name"], args["env"], "openflow", component="application")
     factor = args.get("memory_overhead_factor", DEFAULT_MEMORY_OVERHEAD_FACTOR)
     executor = args["executor"]
     spec: dict[str, Any] = {
@@ -286,20 +331,8 @@ def application_spec(args: OpenflowApplicationArgs) -> dict[str, Any]:
         else {"type": "Never"}
     )
     spec["timeToLiveSeconds"] = args.get("time_to_live_seconds", DEFAULT_TIME_TO_LIVE_SECONDS)
-    spec["driver"] = {
-        "cores": args["driver"]["cores"],
-        "memory": spark_memory(args["driver"]["memory"]),
-        "serviceAccount": args["driver_service_account"],
-        "labels": labels,
-        "template": pod_template("driver", args["driver_service_account"], labels),
-    }
-    spec["executor"] = {
-        "cores": executor["cores"],
-        "memory": spark_memory(executor["memory"]),
-        "serviceAccount": args["executor_service_account"],
-        "labels": labels,
-        "template": pod_template("executor", args["executor_service_account"], labels),
-    }
+    spec["driver"] = _role(args, DRIVER_ROLE)
+    spec["executor"] = _role(args, EXECUTOR_ROLE)
     dynamic = args.get("dynamic_allocation")
     if dynamic:
         spec["dynamicAllocation"] = {
@@ -308,6 +341,8 @@ def application_spec(args: OpenflowApplicationArgs) -> dict[str, Any]:
             "maxExecutors": dynamic["max_executors"],
             "shuffleTrackingEnabled": True,
         }
+        if "initial_executors" in dynamic:
+            spec["dynamicAllocation"]["initialExecutors"] = dynamic["initial_executors"]
     else:
         spec["executor"]["instances"] = executor.get("instances", 1)
     return spec

@@ -2,7 +2,9 @@
 
 The measured namespaces are not listed here: they are those of the enabled systems that declare NFR
 monitoring (``System.nfr_monitoring``: openflow and EventFlow), so a new system's namespace is covered
-by setting one flag, and a disabled system's namespace is never measured.
+by setting one flag, and a disabled system's namespace is never measured. With none of them enabled
+there is nothing to measure: no rule is deployed (disabling openflow stays one switch), and
+``flow-platform nfr`` says so.
 """
 
 from collections.abc import Sequence
@@ -103,19 +105,6 @@ class MonitoringConfig(Strict):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         return None if value is None else prometheus_url(value)
-
-    def check(self, namespaces: Sequence[str]) -> None:
-        """Cross-block rule: something must be measured when monitoring is on."""
-        if self.enabled and not namespaces:
-            systems = nfr_systems()
-            which = (
-                f"enable one of {', '.join(systems)}" if systems else "none of this version's systems does"
-            )
-            raise KeyProblem(
-                ["monitoring", "enabled"],
-                f"no enabled system measures NFRs ({which}): nothing to monitor;"
-                " set monitoring.enabled to false",
-            )
 
 
 def nfr_systems() -> list[str]:

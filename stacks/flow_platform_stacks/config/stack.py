@@ -11,7 +11,7 @@ from ..errors import KeyProblem, KeyProblems
 from ..systems import REGISTRY, System
 from .aws import AwsConfig
 from .base import Environment, KubernetesConfig, Strict, SystemConfig
-from .monitoring import MonitoringConfig, nfr_namespaces
+from .monitoring import MonitoringConfig
 
 SYSTEMS = tuple(system.name for system in REGISTRY)
 """Systems an environment may run; each has a top-level config key of the same name."""
@@ -113,12 +113,6 @@ class StackConfigBase(Strict):
                         f"the {registry} pull-through cache needs a Secrets Manager credential"
                         " (named ecr-pullthroughcache/...)",
                     )
-        return self
-
-    @model_validator(mode="after")
-    def _monitoring_rules(self) -> Self:
-        if self.monitoring is not None:
-            self.monitoring.check(nfr_namespaces(self))
         return self
 
     @model_validator(mode="after")

@@ -1,12 +1,14 @@
 """openflow (Apache Spark): jobs submitted with spark-submit in cluster mode into each env's namespace."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from flow_platform.k8s import Quantity
 
-from ..base import StackContext, System, SystemResult, Workload
+from ..base import SideNamespace, StackContext, System, SystemResult, Workload
 from . import deploy as _deploy
+from . import operator as _operator
 from .config import OpenflowConfig
 
 
@@ -34,10 +36,30 @@ class Openflow(System[OpenflowConfig]):
         "executorServiceAccount": "",
         "sparkDefaultsConfigMap": "",
         "podTemplatesConfigMap": "",
+        "sparkOperatorNamespace": "",
+        "applications": [],
     }
+    side_namespace_keys: ClassVar[Mapping[str, str]] = {"spark-operator": "sparkOperator"}
 
     def images(self, block: OpenflowConfig) -> dict[str, str]:
-        return {_deploy.IMAGE: block.image.ref()}
+        images = {_deploy.IMAGE: block.image.ref()}
+        if block.spark_operator is not None:
+            images[_operator.OPERATOR_IMAGE] = block.spark_operator.image.ref()
+        return images
+
+    def side_namespaces(self, block: OpenflowConfig, env: str) -> list[SideNamespace]:
+        if block.spark_operator is None:
+            return []
+        return [
+            SideNamespace(
+                "spark-operator", _operator.operator_namespace_of(block, env), ("sparkOperator", "namespace")
+            )
+        ]
+
+    def preflight(
+        self, block: OpenflowConfig, namespace: str, stack: str, project_dir: Path
+    ) -> Mapping[str, Sequence[str]]:
+        return {"spark-operator": _operator.operator_plan(project_dir, stack, block, namespace)}
 
     def workloads(self, block: OpenflowConfig) -> list[Workload]:
         """The largest jobs, as Spark sizes their pods (request = limit = heap + overhead)."""

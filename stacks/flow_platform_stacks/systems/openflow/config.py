@@ -10,12 +10,14 @@ count is checked against the quota here too.
 from decimal import Decimal
 from typing import Literal, Self
 
+from flow_platform import validation
 from flow_platform.k8s import Quantity
 from flow_platform.openflow import SPARK_IMAGE, SPARK_VERSION, memory_overhead_mib, pod_memory_mib
 from pydantic import Field, field_validator, model_validator
 
 from ...config.base import ImageConfig, NamespaceName, ObjectName, Storage, Strict, SystemConfig, check_cidrs
 from ...errors import KeyProblem
+from .operator import ApplicationConfig, SparkOperatorConfig, check_applications
 
 OFFICIAL_REPOSITORIES = (SPARK_IMAGE, "spark", "docker.io/apache/spark", "docker.io/library/spark")
 MAX_FACTOR = 10.0
@@ -166,6 +168,11 @@ class UiClientsConfig(Strict):
     namespace: NamespaceName
     pod_labels: dict[str, str] = Field(min_length=1)
 
+    @field_validator("pod_labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        return validation.labels(value)
+
 
 class OpenflowConfig(SystemConfig):
     """openflow: Spark jobs submitted with spark-submit in cluster mode into the env's namespace."""
@@ -181,6 +188,15 @@ class OpenflowConfig(SystemConfig):
     """Kubernetes groups allowed to spark-submit into the namespace (a Role for exactly that)."""
     data_endpoints: list[DataEndpointConfig] = Field(default_factory=list)
     ui_clients: UiClientsConfig | None = None
+    spark_operator: SparkOperatorConfig | None = None
+    """This environment's kubeflow spark-operator (17s: systems/openflow/operator.py)."""
+    applications: list[ApplicationConfig] = Field(default_factory=list)
+    """SparkApplications (ScheduledSparkApplications with ``schedule``) the operator runs here."""
+
+    @model_validator(mode="after")
+    def _applications(self) -> Self:
+        check_applications(self)
+        return self
 
     @model_validator(mode="after")
     def _spark_version(self) -> Self:

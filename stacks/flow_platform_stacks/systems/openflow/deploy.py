@@ -6,6 +6,7 @@ from flow_platform.openflow import LocalDirMedium, OpenflowSubmitEnvironment, Op
 
 from ..base import StackContext
 from .config import OpenflowConfig
+from .operator import deploy_operator_and_applications
 
 IMAGE = "openflow-spark"
 """The Spark image's logical name in the ECR mirror."""
@@ -70,4 +71,13 @@ def deploy(ctx: StackContext, block: OpenflowConfig, namespace: str) -> dict[str
         "executorServiceAccount": environment.executor_service_account,
         "sparkDefaultsConfigMap": environment.spark_defaults_config_map,
         "podTemplatesConfigMap": environment.pod_templates_config_map,
+        # the spark-operator and its applications, which run as this environment's accounts
+        **deploy_operator_and_applications(
+            ctx,
+            block,
+            namespace,
+            ctx.foundation.image(IMAGE),
+            (environment.driver_service_account, environment.executor_service_account),
+            [environment],
+        ),
     }
