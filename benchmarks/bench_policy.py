@@ -23,37 +23,44 @@ def _pack_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+def measure(runs: int) -> list[tuple[str, int, float, float]]:
+    """Per env: resources, median analysis seconds (wall) and the pack's median CPU seconds."""
     stacks = {env: evaluate(StackFiles.locate(env, ROOT)) for env in ("dev", "tst", "uat", "prd")}
-    print(f"{'env':<5} {'resources':>9} {'analysis ms':>12} {'per resource ms':>16} {'pack CPU ms/res':>16}")
-    total_resources, total_seconds, total_cpu = 0, 0.0, 0.0
+    rows = []
     with running_pack(ROOT / "policy") as analyzer:
         pid = analyzer.process.process.pid if analyzer.process else 0
         for env, registrations in stacks.items():
             analyzer.configure(json.loads((ROOT / "policy" / "config" / f"{env}.json").read_text()))
             samples, cpu = [], []
-            for _ in range(args.runs):
+            for _ in range(runs):
                 start, start_cpu = time.perf_counter(), _pack_cpu_seconds(pid)
                 analyzer.analyze(registrations)
                 samples.append(time.perf_counter() - start)
                 cpu.append(_pack_cpu_seconds(pid) - start_cpu)
-            seconds, cpu_seconds = statistics.median(samples), statistics.median(cpu)
-            count = len(registrations)  # every registered resource is analyzed, as the engine does
-            total_resources += count
-            total_seconds += seconds
-            total_cpu += cpu_seconds
-            print(
-                f"{env:<5} {count:>9} {seconds * 1000:>12.1f} {seconds * 1000 / count:>16.2f}"
-                f" {cpu_seconds * 1000 / count:>16.2f}"
-            )
-    per_resource = total_seconds * 1000 / total_resources
-    print(
-        f"all   {total_resources:>9} {total_seconds * 1000:>12.1f} {per_resource:>16.2f}"
-        f" {total_cpu * 1000 / total_resources:>16.2f}"
-    )
+            # every registered resource is analyzed, as the engine does
+            rows.append((env, len(registrations), statistics.median(samples), statistics.median(cpu)))
+    return rows
+
+
+def summary(rows: list[tuple[str, int, float, float]]) -> tuple[int, float, float]:
+    """All envs: resources, wall ms per resource, pack CPU ms per resource."""
+    count = sum(r[1] for r in rows)
+    return count, sum(r[2] for r in rows) * 1000 / count, sum(r[3] for r in rows) * 1000 / count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    rows = measure(args.runs)
+    print(f"{'env':<5} {'resources':>9} {'analysis ms':>12} {'per resource ms':>16} {'pack CPU ms/res':>16}")
+    for env, count, seconds, cpu_seconds in rows:
+        print(
+            f"{env:<5} {count:>9} {seconds * 1000:>12.1f} {seconds * 1000 / count:>16.2f}"
+            f" {cpu_seconds * 1000 / count:>16.2f}"
+        )
+    count, wall_ms, cpu_ms = summary(rows)
+    print(f"all   {count:>9} {'':>12} {wall_ms:>16.2f} {cpu_ms:>16.2f}")
 
 
 if __name__ == "__main__":

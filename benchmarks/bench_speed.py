@@ -8,7 +8,9 @@ The replay registers what the program registered (types, names, inputs, parents,
 ``depends_on``, ``protect``), in the same order, as bare ``pulumi.CustomResource`` /
 ``ComponentResource`` / ``ProviderResource`` objects under the same mocks: the ratio is what
 flow-platform (config validation, composition, typed SDK classes) adds to the SDK's own cost.
-``--write-readme`` replaces the table between the README's ``bench_speed`` markers, with the machine.
+It then runs ``bench_policy.py`` (policy analysis per resource) and ``bench_checkov.py``
+(``flow-platform check prd`` vs checkov, 1x and 16x) with the same count. ``--write-readme``
+replaces the README's block between the ``bench_speed`` markers with all of it and the machine.
 """
 
 import argparse
@@ -19,6 +21,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -138,6 +141,21 @@ def table(pairs: int) -> str:
         "",
         f"`flow-platform --help`: {help_s * 1000:.0f} ms, {over_s * 1000:.0f} ms more than `python -c pass`.",
     ]
+    import bench_checkov  # beside this file (sys.path[0] when run as a script)
+    import bench_policy
+
+    count, wall_ms, cpu_ms = bench_policy.summary(bench_policy.measure(pairs))
+    lines += [
+        "",
+        f"Policy analysis (`benchmarks/bench_policy.py`, median of {pairs}, over gRPC, `Analyze` and"
+        f" `AnalyzeStack`): {count} resources of the four envs, {wall_ms:.2f} ms per resource (wall),"
+        f" {cpu_ms:.2f} ms of the pack's own CPU per resource.",
+        "",
+    ]
+    checkov = bench_checkov.checkov_executable(None)
+    with tempfile.TemporaryDirectory() as work:
+        rows = [bench_checkov.compare(scale, pairs, checkov, Path(work)) for scale in (1, 16)]
+    lines.append(bench_checkov.table(rows, pairs).rstrip("\n"))
     return "\n".join(lines) + "\n"
 
 

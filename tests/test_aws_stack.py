@@ -185,6 +185,7 @@ def test_every_workload_image_points_at_the_mirror(stack: Any, env: str) -> None
     registry = f"{ACCOUNTS[env]}.dkr.ecr.us-west-2.amazonaws.com/"
     rendered = stack(env)
     pods = [d["spec"]["template"]["spec"] for d in rendered.objects("Deployment")]
+    pods += [s["spec"]["template"]["spec"] for s in rendered.objects("StatefulSet")]
     pods += [c["spec"]["jobTemplate"]["spec"]["template"]["spec"] for c in rendered.objects("CronJob")]
     images = [c["image"] for pod in pods for c in [*pod.get("initContainers", []), *pod["containers"]]]
     assert images
@@ -204,6 +205,8 @@ def test_repositories_are_immutable_scanned_encrypted_and_private(stack: Any) ->
         "flow-platform-ecr-public/aws-cli/aws-cli",
         "flow-platform-ecr-public/partek-flow/kube-flexlm-server",
         "flow-platform-quay/skopeo/stable",
+        "flow-platform/eventflow-monitor",
+        "flow-platform/eventflow-node",
         "flow-platform/partek-flow",
     ]
     for inputs in repos.values():
@@ -271,7 +274,12 @@ def test_copy_job_role_may_push_only_to_the_copied_repository(stack: Any) -> Non
     statements = json.loads(policy.inputs["policy"])["Statement"]
     assert "ecr:GetDownloadUrlForLayer" not in json.dumps(statements), "#15.4: no blob reads"
     push = next(s for s in statements if s["Sid"] == "PushMirroredImages")
-    assert push["Resource"] == ["<computed:mirror-partek-flow.arn>"]
+    # the images from registries ECR cannot cache: Partek's, and the customer's EventFlow images
+    assert push["Resource"] == [
+        "<computed:mirror-eventflow-monitor.arn>",
+        "<computed:mirror-eventflow-node.arn>",
+        "<computed:mirror-partek-flow.arn>",
+    ]
     assert [s["Action"] for s in statements if s["Resource"] == "*"] == ["ecr:GetAuthorizationToken"]
 
 
@@ -294,6 +302,10 @@ def test_copy_cronjob_runs_non_root_with_its_irsa_service_account(stack: Any) ->
     assert cron["jobTemplate"]["spec"]["ttlSecondsAfterFinished"] > 0
     config = prd.one("ConfigMap", "image-copy", ns)["data"]["images"]
     assert config == (
+        "artifacts.acme.example.com/streaming/ef-orders-app:1.0.0 "
+        "333333333333.dkr.ecr.us-west-2.amazonaws.com/flow-platform/eventflow-node:1.0.0\n"
+        "artifacts.acme.example.com/streaming/sbrt-base:11.1.0 "
+        "333333333333.dkr.ecr.us-west-2.amazonaws.com/flow-platform/eventflow-monitor:11.1.0\n"
         "registry.partek.com/rtw:23.0809.22 "
         "333333333333.dkr.ecr.us-west-2.amazonaws.com/flow-platform/partek-flow:23.0809.22\n"
     )

@@ -196,6 +196,12 @@ CASES: list[tuple[str, str, Callable[[Config], None], list[str]]] = [
         _set("uiClients", {"namespace": "Ingress", "podLabels": {"a": "b"}}),
         [f"{K}.uiClients.namespace"],
     ),
+    (
+        "ui clients labels",
+        "dev",
+        _set("uiClients", {"namespace": "ingress-nginx", "podLabels": {"app": "not a label"}}),
+        [f"{K}.uiClients.podLabels", "is not a label value"],
+    ),
     ("namespace", "dev", _set("namespace", "kube-system"), [f"{K}.namespace", "system namespace"]),
 ]
 

@@ -438,7 +438,15 @@ def test_policy_config_files_match_the_schemas(env: str) -> None:
     )
     jsonschema.validate(config, _file_schema())
     broken = copy.deepcopy(config)
-    broken["pod-security-context"]["exceptions"][0]["allow"] = ["capability:NET_ADMN"]
+    # an env may have no exception of its own (tst deploys no FlexLM server): add one, misspelt
+    broken["pod-security-context"]["exceptions"] = [
+        {
+            "namespace": "partek-license",
+            "name": "flexlmserver",
+            "allow": ["capability:NET_ADMN"],
+            "reason": "FlexLM needs NET_ADMIN",
+        }
+    ]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, _file_schema())
 

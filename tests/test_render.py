@@ -29,6 +29,7 @@ def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(ren
         ".flow-platform-render.json",
         "aws.md",
         "cluster.yaml",
+        "eventflow-prd.yaml",
         "flink-operator-prd.yaml",
         "flink-prd.yaml",
         "hyperflow-prd.yaml",

@@ -544,24 +544,35 @@ def test_bad_operator_config_is_a_clear_error_before_anything_is_registered(
     assert result.registered == [], f"{title}: resources were registered before the error"
 
 
-def test_two_crd_managers_on_one_cluster_are_refused_naming_both(tmp_path: Any) -> None:
+def test_two_crd_managers_on_one_cluster_are_refused_naming_both(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shared operator mechanism (flow_platform_stacks.operators) with the openflow System's
+    declaration: exactly one stack per cluster manages the spark-operator CRDs."""
     from types import SimpleNamespace
 
-    import yaml
+    from conftest import ROOT
+    from flow_platform_stacks import operators
     from flow_platform_stacks.errors import ConfigError
-    from flow_platform_stacks.systems.openflow.operator import SparkOperatorConfig, operator_plan
+    from flow_platform_stacks.systems.openflow import SYSTEM
+    from flow_platform_stacks.systems.openflow.operator import SparkOperatorConfig
 
-    other = {"config": {K: {"sparkOperator": {"cluster": "shared", "manageCrds": True}}}}
-    (tmp_path / "Pulumi.tst.yaml").write_text(yaml.safe_dump(other))
-    block = SimpleNamespace(
+    others = {"tst": [("spark-operator", "shared", True)], "uat": [("flink", "shared", True)]}
+    monkeypatch.setattr(operators, "_installs_of", lambda path: others.get(path.name.split(".")[1], []))
+    manager = SimpleNamespace(
         spark_operator=SparkOperatorConfig.model_validate({"cluster": "shared", "manageCrds": True})
     )
-    with pytest.raises(
-        ConfigError, match="stacks dev, tst all manage the spark-operator CRDs of cluster 'shared'"
-    ):
-        operator_plan(tmp_path, "dev", block, "openflow-dev")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError) as error:
+        SYSTEM.preflight(manager, "openflow-dev", "dev", ROOT)  # type: ignore[arg-type]
+    message = str(error.value)
+    assert "stacks dev, tst all manage the spark-operator CRDs of cluster 'shared'" in message
+    assert "flow-platform:openflow.sparkOperator.manageCrds" in message
     reader = SimpleNamespace(spark_operator=SparkOperatorConfig.model_validate({"cluster": "shared"}))
-    assert operator_plan(tmp_path, "dev", reader, "openflow-dev") == ["openflow-dev"]  # type: ignore[arg-type]
+    watched = SYSTEM.preflight(reader, "openflow-dev", "dev", ROOT)  # type: ignore[arg-type]
+    assert watched == {"spark-operator": ("openflow-dev",)}
+    del others["tst"]  # Flink's CRD manager does not manage Spark's
+    with pytest.raises(ConfigError, match="no stack manages the spark-operator CRDs of cluster 'shared'"):
+        SYSTEM.preflight(reader, "openflow-dev", "dev", ROOT)  # type: ignore[arg-type]
+    without = SimpleNamespace(spark_operator=None)
+    assert SYSTEM.preflight(without, "openflow-dev", "dev", ROOT) == {}  # type: ignore[arg-type]
 
 
 def _objects_of(env: str, *apps: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:

@@ -17,6 +17,7 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
     # dev runs HyperFlow's in-cluster NFS server and its FlexLM server in namespaces of their own;
     # every Flink stack runs its own operator in flink-operator-<env>
     assert _namespaces(stack("dev")) == [
+        "eventflow-dev",
         "flink-dev",
         "flink-operator-dev",
         "hyperflow-dev",
@@ -44,6 +45,7 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
         "partek-license-uat",
     ]
     assert _namespaces(stack("prd")) == [
+        "eventflow-prd",
         "flink-operator-prd",
         "flink-prd",
         "hyperflow-prd",

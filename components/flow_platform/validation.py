@@ -620,3 +620,21 @@ def rule(
             raise _Problem(_key_path(key), problem)
 
     return run
+
+
+def mode_field_problem(
+    mode: str, fields_by_mode: Mapping[str, Sequence[str]], present: Callable[[str], bool]
+) -> tuple[str, str] | None:
+    """The per-mode rule of a ``mode`` switch: each mode's fields are required in that mode and
+    forbidden in the others. The first field that breaks it, with why, or None.
+
+    ``present(field)`` says whether a field is set (not None, not empty)."""
+    own = fields_by_mode.get(mode, ())
+    for name in own:
+        if not present(name):
+            return name, f"required when mode is {mode!r}"
+    for other, fields in fields_by_mode.items():
+        for name in fields:
+            if other != mode and name not in own and present(name):
+                return name, f"only applies to mode {other!r}, not {mode!r}"
+    return None

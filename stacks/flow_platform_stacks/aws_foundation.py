@@ -420,8 +420,10 @@ def shared_volume(
     claim_name: str,
     size: str,
     opts: pulumi.ResourceOptions,
+    uid: int | None = None,
 ) -> EfsSharedVolume:
-    """An EFS-backed ReadWriteMany claim for ``system`` in ``namespace``."""
+    """An EFS-backed ReadWriteMany claim for ``system`` in ``namespace``, owned by ``uid`` (the UID
+    its pods write as, which the component exposes; the same GID) or by the volume's default."""
     aws_cfg, facts = foundation.cfg, foundation.facts
     assert aws_cfg is not None and aws_cfg.efs is not None and facts is not None
     efs = aws_cfg.efs
@@ -435,12 +437,12 @@ def shared_volume(
         "namespace": namespace,
         "claim_name": claim_name,
         "root_path": f"/{system}/{claim_name}",
-        "uid": 1000,
-        "gid": 1000,
         "capacity": size,
         "protect": protect,
         "tags": {**aws_cfg.tags, **({BACKUP_TAG: env} if efs.backup is not None else {})},
     }
+    if uid is not None:
+        args["uid"] = args["gid"] = uid
     if efs.kms_key_arn:
         args["kms_key_arn"] = efs.kms_key_arn
     if efs.provisioned_throughput_mibps is not None:

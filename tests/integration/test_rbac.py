@@ -46,6 +46,18 @@ NEEDS: dict[tuple[str, str], list[tuple[str, str]]] = {
         *((verb, "/persistentvolumeclaims") for verb in ("create", "deletecollection", "list")),
     ],
     ("openflow", "spark-executor"): [],
+    # EventFlow nodes publish, update and remove their own discovery Service and read pods (the sample's
+    # docs, docker/ef-kubernetes; tests/integration/test_eventflow_cluster.py denies everything else)
+    **{
+        ("eventflow", component): [
+            *(
+                (verb, "/services")
+                for verb in ("create", "delete", "get", "list", "patch", "update", "watch")
+            ),
+            *((verb, "/pods") for verb in ("get", "list", "watch")),
+        ]
+        for component in ("node", "cluster-monitor")
+    },
 }
 
 

@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
 from .. import validation as v
+from ..k8s.ingress import https_ingress_annotations
 from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import (
     api_server_egress_spec,
@@ -484,13 +485,7 @@ def monitor_pod_spec(args: Mapping[str, Any], monitor: Mapping[str, Any]) -> dic
 
 def monitor_ingress_annotations(cluster_issuer: str | None) -> dict[str, str]:
     """HTTPS only; cert-manager issues the certificate when an issuer is named."""
-    annotations = {
-        "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
-        "nginx.ingress.kubernetes.io/ssl-redirect": "true",
-    }
-    if cluster_issuer:
-        annotations["cert-manager.io/cluster-issuer"] = cluster_issuer
-    return annotations
+    return https_ingress_annotations(cluster_issuer)
 
 
 def stateful_set_spec(

@@ -1,13 +1,14 @@
 """A Flink cluster managed by the operator: FlinkDeployment, session jobs, snapshots, RBAC, policies."""
 
 from collections.abc import Mapping
-from typing import Any, Required, TypedDict
+from typing import Any, Final, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
 from .. import validation as v
+from ..k8s.ingress import https_ingress_annotations
 from ..k8s.labels import standard_labels
 from ..k8s.network import (
     api_server_egress_spec,
@@ -42,8 +43,8 @@ DEFAULT_HA = True
 DEFAULT_CHECKPOINT_INTERVAL = "60 s"
 DEFAULT_CHECKPOINTS_RETAINED = 3
 DEFAULT_RESTART_STRATEGY = {"type": "exponential-delay"}
-DEFAULT_UPGRADE_MODE = "stateless"
-DEFAULT_STATE = "running"
+DEFAULT_UPGRADE_MODE: Final = "stateless"
+DEFAULT_STATE: Final = "running"
 DEFAULT_INGRESS_CLASS = "nginx"
 DEFAULT_INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
 DEFAULT_API_SERVER_PORT = 443
@@ -266,9 +267,8 @@ def deployment_spec(args: FlinkClusterArgs, claim: str) -> dict[str, Any]:
         spec["job"] = _job(args["job"])
     host = args.get("ingress_host")
     if host:
-        annotations = {"nginx.ingress.kubernetes.io/force-ssl-redirect": "true"}
-        if args.get("cluster_issuer"):
-            annotations["cert-manager.io/cluster-issuer"] = args["cluster_issuer"]
+        # the operator builds the Ingress from this template; its TLS section is the one below
+        annotations = https_ingress_annotations(args.get("cluster_issuer"), ssl_redirect=False)
         spec["ingress"] = {
             "template": host,
             "className": args.get("ingress_class", DEFAULT_INGRESS_CLASS),

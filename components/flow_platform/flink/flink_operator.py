@@ -34,6 +34,8 @@ KEYSTORE_SECRET = "flink-operator-webhook-keystore"
 
 
 DEFAULT_WEBHOOK = False
+DEFAULT_ARTIFACT_SCHEMES = ["https"]
+"""Session-job jar schemes the operator fetches when none are given: TLS only."""
 DEFAULT_API_SERVER_PORT = 443
 
 
@@ -94,7 +96,7 @@ ARGS = v.ArgsSpec(
 
 def operator_configuration(args: FlinkOperatorArgs) -> dict[str, str]:
     """Operator settings flow-platform owns (KubernetesOperatorConfigOptions at release-1.15.0)."""
-    schemes = sorted(args.get("artifact_schemes") or ["https"])
+    schemes = sorted(args.get("artifact_schemes") or DEFAULT_ARTIFACT_SCHEMES)
     return {"kubernetes.operator.user.artifacts.allowed-schemes": ",".join(schemes)}
 
 
@@ -238,7 +240,7 @@ class FlinkOperator(pulumi.ComponentResource):
             "flink-operator-allow-dns": dns_egress_spec(OPERATOR_LABELS),
         }
         if args.get("artifact_cidrs"):
-            schemes = args.get("artifact_schemes") or ["https"]
+            schemes = args.get("artifact_schemes") or list(DEFAULT_ARTIFACT_SCHEMES)
             rules["flink-operator-allow-artifacts"] = egress_spec(
                 OPERATOR_LABELS,
                 [cidr_peer(c) for c in sorted(args["artifact_cidrs"])],

@@ -25,19 +25,18 @@ from ..k8s.network import (
 )
 from ..k8s.rbac import service_account_with_role
 from ..k8s.resources import container_resources
-from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
+from ..k8s.security import restricted_container_security_context
 from ..k8s.workload import deployment
 from .labels import ENGINE, SYSTEM, engine_selector, job_selector, redis_selector
+from .pods import WORK_DIR, work_dir_mounts, work_dir_pod
 from .redis import PASSWORD_KEY, REDIS_PORT
 
 ENGINE_VERSION = "1.5.7"
 """The engine release this component is written and tested against."""
-WORK_DIR = "/work_dir"
 JOB_TEMPLATE_PATH = "/opt/hyperflow/job-template.yaml"
 JOB_TEMPLATE_CONFIG_MAP = "hyperflow-job-template"
 SERVER_PORT = 8080
 """``hflow start-server`` listens on ``$PORT`` at 127.0.0.1 only (``common/wfRun.js``)."""
-HYPERFLOW_UID = 1000
 SERVICE_ACCOUNT = "hyperflow-engine"
 WORKER_CONTAINER = "worker"
 """The job pod's container name: fixed, because the engine fills ``${containerName}`` with the
@@ -179,21 +178,9 @@ def job_template(
         "env": [{"name": "HOME", "value": "/tmp"}, *redis_credentials_env(redis_secret, redis_host)],
         "resources": container_resources(cpu, memory, memory_limit),
         "securityContext": restricted_container_security_context(read_only_root_filesystem=False),
-        "volumeMounts": [{"name": "work-dir", "mountPath": WORK_DIR}, {"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": work_dir_mounts(),
     }
-    pod: dict[str, Any] = {
-        "restartPolicy": "Never",
-        "automountServiceAccountToken": False,
-        "enableServiceLinks": False,
-        "securityContext": restricted_pod_security_context(
-            HYPERFLOW_UID, HYPERFLOW_UID, fs_group=HYPERFLOW_UID
-        ),
-        "containers": [container],
-        "volumes": [
-            {"name": "work-dir", "persistentVolumeClaim": {"claimName": claim}},
-            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-        ],
-    }
+    pod = work_dir_pod(container, claim)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -325,16 +312,14 @@ class HyperflowEngine(pulumi.ComponentResource):
                 args.get("cpu", DEFAULT_CPU), args.get("memory", DEFAULT_MEMORY)
             ),
             "securityContext": restricted_container_security_context(),
-            "volumeMounts": [
-                {"name": "work-dir", "mountPath": WORK_DIR},
+            "volumeMounts": work_dir_mounts(
                 {
                     "name": "job-template",
                     "mountPath": JOB_TEMPLATE_PATH,
                     "subPath": "job-template.yaml",
                     "readOnly": True,
-                },
-                {"name": "tmp", "mountPath": "/tmp"},
-            ],
+                }
+            ),
         }
         if server:
             container.update(server_probes())
@@ -342,21 +327,13 @@ class HyperflowEngine(pulumi.ComponentResource):
             # no port to probe: the process is a shell loop; exec probes would only test the shell
             container["livenessProbe"] = {"exec": {"command": ["hflow", "--version"]}, "periodSeconds": 60}
             container["readinessProbe"] = {"exec": {"command": ["test", "-d", WORK_DIR]}, "periodSeconds": 30}
-        pod: dict[str, Any] = {
-            "serviceAccountName": SERVICE_ACCOUNT,
-            # the engine calls the API server to create Jobs: the one pod that gets a token
-            "automountServiceAccountToken": True,
-            "enableServiceLinks": False,
-            "securityContext": restricted_pod_security_context(
-                HYPERFLOW_UID, HYPERFLOW_UID, fs_group=HYPERFLOW_UID
-            ),
-            "containers": [container],
-            "volumes": [
-                {"name": "work-dir", "persistentVolumeClaim": {"claimName": claim}},
-                {"name": "job-template", "configMap": {"name": config_map.metadata.name}},
-                {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-            ],
-        }
+        # the engine calls the API server to create Jobs: the one pod that gets a token
+        pod = work_dir_pod(
+            container,
+            claim,
+            service_account=SERVICE_ACCOUNT,
+            extra_volumes=[{"name": "job-template", "configMap": {"name": config_map.metadata.name}}],
+        )
         deployment(
             f"{name}-deployment",
             ENGINE,

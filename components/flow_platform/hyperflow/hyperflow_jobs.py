@@ -16,9 +16,9 @@ from .. import PACKAGE
 from .. import validation as v
 from ..k8s.labels import standard_labels
 from ..k8s.resources import container_resources
-from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
-from .hyperflow_engine import HYPERFLOW_UID, WORK_DIR
+from ..k8s.security import restricted_container_security_context
 from .labels import SYSTEM
+from .pods import WORK_DIR, work_dir_mounts, work_dir_pod
 
 NEVER = "0 0 1 1 *"
 """The schedule of an on-demand CronJob, which is suspended anyway."""
@@ -130,32 +130,14 @@ class HyperflowJobs(pulumi.ComponentResource):
                     args.get("cpu", DEFAULT_CPU), args.get("memory", DEFAULT_MEMORY)
                 ),
                 "securityContext": restricted_container_security_context(),
-                "volumeMounts": [
-                    {"name": "work-dir", "mountPath": WORK_DIR},
-                    {"name": "tmp", "mountPath": "/tmp"},
-                ],
+                "volumeMounts": work_dir_mounts(),
             }
             spec: Any = {
                 "ttlSecondsAfterFinished": ttl,
                 "backoffLimit": backoff,
                 "template": {
                     "metadata": {"labels": labels},
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "automountServiceAccountToken": False,
-                        "enableServiceLinks": False,
-                        "securityContext": restricted_pod_security_context(
-                            HYPERFLOW_UID, HYPERFLOW_UID, fs_group=HYPERFLOW_UID
-                        ),
-                        "containers": [container],
-                        "volumes": [
-                            {
-                                "name": "work-dir",
-                                "persistentVolumeClaim": {"claimName": args["work_dir_claim"]},
-                            },
-                            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-                        ],
-                    },
+                    "spec": work_dir_pod(container, args["work_dir_claim"]),
                 },
             }
             metadata: Any = {"name": job["name"], "namespace": namespace, "labels": labels}

@@ -1,7 +1,14 @@
 """Partek Flow: FlexLM license server, Flow headnode and elastic workers."""
 
-from .flexlm_server import FlexLMServer, FlexLMServerArgs
-from .flow_headnode import FlowHeadnode, FlowHeadnodeArgs
+from .flexlm_server import FlexLMServer, FlexLMServerArgs, license_server_selector
+from .flow_headnode import (
+    FLOW_UID,
+    WORKER_PORT,
+    FlowHeadnode,
+    FlowHeadnodeArgs,
+    LicenseServerPeer,
+    headnode_selector,
+)
 from .flow_workers import FlowWorkers, FlowWorkersArgs
 from .licensing import (
     LICENSE_FILE_PATH,
@@ -22,11 +29,13 @@ from .sizing import (
 
 __all__ = [
     "DISTRIBUTED",
+    "FLOW_UID",
     "HOME_NOMINAL_CAPACITY",
     "LICENSE_FILE_PATH",
     "LMGRD_PORT",
     "SINGLE_NODE",
     "VENDOR_PORT",
+    "WORKER_PORT",
     "FlexLMServer",
     "FlexLMServerArgs",
     "FlowHeadnode",
@@ -34,9 +43,12 @@ __all__ = [
     "FlowWorkers",
     "FlowWorkersArgs",
     "HeadnodeMode",
+    "LicenseServerPeer",
     "SizingError",
     "catalina_opts",
     "flexlm_license_problems",
+    "headnode_selector",
     "license_address_problems",
+    "license_server_selector",
     "service_license_address",
 ]

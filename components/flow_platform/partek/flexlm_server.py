@@ -35,6 +35,11 @@ GRACE_SECONDS = 30
 DEFAULT_SERVICE_NAME = NAME
 
 
+def license_server_selector(env: str) -> dict[str, str]:
+    """The license server pods' selector labels: what the headnode's egress policy selects."""
+    return selector_labels(NAME, env)
+
+
 class FlexLMServerArgs(TypedDict, total=False):
     """Inputs of :class:`FlexLMServer`."""
 
@@ -107,7 +112,7 @@ class FlexLMServer(pulumi.ComponentResource):
         env = args["env"]
         service_name = args.get("service_name", DEFAULT_SERVICE_NAME)
         labels = standard_labels(NAME, env, SYSTEM, component="license-server")
-        selector = selector_labels(NAME, env)
+        selector = license_server_selector(env)
 
         license_secret = k8s.core.v1.Secret(
             f"{name}-license",

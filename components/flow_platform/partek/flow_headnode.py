@@ -8,6 +8,7 @@ import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
 from .. import validation as v
+from ..k8s.ingress import https_ingress_annotations
 from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import (
     cidr_peer,
@@ -60,6 +61,12 @@ DEFAULT_INGRESS_CLASS = "nginx"
 DEFAULT_TLS_SECRET = f"{NAME}-tls"
 DEFAULT_INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
 DEFAULT_INGRESS_CONTROLLER_LABELS = {"app.kubernetes.io/name": "ingress-nginx"}
+
+
+def headnode_selector(env: str) -> dict[str, str]:
+    """The headnode pods' selector labels: what a peer's network policy (the license server's)
+    selects them by."""
+    return selector_labels(NAME, env)
 
 
 class LicenseServerPeer(TypedDict):
@@ -231,7 +238,7 @@ class FlowHeadnode(pulumi.ComponentResource):
         namespace = args["namespace"]
         env = args["env"]
         labels = standard_labels(NAME, env, SYSTEM, component="headnode")
-        selector = selector_labels(NAME, env)
+        selector = headnode_selector(env)
         has_ca = args.get("ca_certs") is not None
         jvm = catalina_opts(
             args["memory"],
@@ -409,17 +416,15 @@ class FlowHeadnode(pulumi.ComponentResource):
 
 
 def ingress_annotations(cluster_issuer: str | None) -> dict[str, str]:
-    """HTTPS only: nginx redirects plain HTTP; cert-manager issues the certificate when named."""
-    annotations = {
-        "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
-        "nginx.ingress.kubernetes.io/ssl-redirect": "true",
-        # Flow uploads sequencing data through the UI: no request body limit at the proxy
-        "nginx.ingress.kubernetes.io/proxy-body-size": "0",
-        "nginx.ingress.kubernetes.io/proxy-read-timeout": "600",
-    }
-    if cluster_issuer:
-        annotations["cert-manager.io/cluster-issuer"] = cluster_issuer
-    return annotations
+    """HTTPS only (:func:`~flow_platform.k8s.ingress.https_ingress_annotations`), and no request body
+    limit at the proxy: Flow uploads sequencing data through the UI."""
+    return https_ingress_annotations(
+        cluster_issuer,
+        extra={
+            "nginx.ingress.kubernetes.io/proxy-body-size": "0",
+            "nginx.ingress.kubernetes.io/proxy-read-timeout": "600",
+        },
+    )
 
 
 def ingress_spec_for(host: str, ingress_class: str, tls_secret: str) -> Any:

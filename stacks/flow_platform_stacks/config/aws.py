@@ -4,6 +4,9 @@ import re
 from typing import Literal, Self
 
 from flow_platform import validation
+from flow_platform.aws import ecr_mirror as mirror_defaults
+from flow_platform.aws import efs_shared_volume as efs_defaults
+from flow_platform.aws import image_copy_job as copy_defaults
 from flow_platform.aws.images import max_prefix_length
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -169,7 +172,7 @@ class EfsConfig(Strict):
     """Settings of every EFS file system the stack creates."""
 
     kms_key_arn: str | None = None
-    throughput_mode: ThroughputMode = "elastic"
+    throughput_mode: ThroughputMode = efs_defaults.DEFAULT_THROUGHPUT_MODE  # type: ignore[assignment]
     provisioned_throughput_mibps: float | None = Field(default=None, gt=0, le=10240)
     transition_to_ia: TransitionToIa | None = None
     backup: BackupConfig | None = None
@@ -194,7 +197,7 @@ class CopyJobConfig(Strict):
 
     namespace: str | None = None
     """Defaults to ``image-mirror-<env>``."""
-    schedule: str = "17 3 * * *"
+    schedule: str = copy_defaults.DEFAULT_SCHEDULE
     copier_image: ImageReference = "quay.io/skopeo/stable:v1.16.1"
     aws_cli_image: ImageReference = "public.ecr.aws/aws-cli/aws-cli:2.17.20"
     source_auth: SecretStr
@@ -246,8 +249,8 @@ class EcrConfig(Strict):
     """The node groups' IAM roles, granted the pull-through cache's first pull
     (``ecr:BatchImportUpstreamImage``) on the mirror's repositories."""
     registry_scanning: RegistryScanningConfig | None = None
-    keep_tagged: int = Field(default=20, ge=1, le=1000)
-    untagged_days: int = Field(default=7, ge=1, le=3650)
+    keep_tagged: int = Field(default=mirror_defaults.DEFAULT_KEEP_TAGGED, ge=1, le=1000)
+    untagged_days: int = Field(default=mirror_defaults.DEFAULT_UNTAGGED_DAYS, ge=1, le=3650)
     mutable_tag_patterns: list[str] = Field(default_factory=list)
     credential_arns: dict[Literal["docker-hub", "ghcr"], str] = Field(default_factory=dict)
     copy_job: CopyJobConfig | None = None

@@ -6,7 +6,11 @@ tests share them. Sources are named on each rule.
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+
+from flow_platform.validation import mode_field_problem
+from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
 
 # github.com/distribution/reference regexp.go (the grammar docker, containerd and the kubelet use)
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
@@ -146,3 +150,17 @@ def aws_tag_problems(tags: Mapping[str, str], reserved: Mapping[str, str]) -> li
                 (key, f"a tag value is 0-{AWS_TAG_VALUE_MAX} letters, digits, spaces and _ . : / = + - @")
             )
     return problems
+
+
+def check_mode_fields(model: BaseModel, mode: str, fields_by_mode: Mapping[str, Sequence[str]]) -> None:
+    """Raise a ``KeyProblem`` on the first field ``mode`` needs but lacks, or that only another mode
+    uses (:func:`flow_platform.validation.mode_field_problem`), named by its camelCase key."""
+    from ..errors import KeyProblem
+
+    def present(name: str) -> bool:
+        value = getattr(model, name)
+        return value is not None and value != []
+
+    problem = mode_field_problem(mode, fields_by_mode, present)
+    if problem is not None:
+        raise KeyProblem([to_camel(problem[0])], problem[1])

@@ -7,7 +7,7 @@ tests. Config, outputs, images, the EFS rule, namespace checks and Pulumi.yaml f
 
 from typing import Any
 
-from . import flink, hyperflow, openflow, partek
+from . import eventflow, flink, hyperflow, openflow, partek
 from .base import StackContext, System, SystemResult
 
 REGISTRY: tuple[System[Any], ...] = (
@@ -15,6 +15,7 @@ REGISTRY: tuple[System[Any], ...] = (
     flink.SYSTEM,
     hyperflow.SYSTEM,
     openflow.SYSTEM,
+    eventflow.SYSTEM,
 )
 """Every system, in deployment order (resources are registered in this order)."""
 

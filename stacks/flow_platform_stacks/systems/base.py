@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from ..aws_foundation import Foundation
     from ..config.stack import StackConfig
+    from ..operators import OperatorInstall
 
 C = TypeVar("C", bound=SystemConfig)
 
@@ -80,6 +81,11 @@ class PolicyException:
     name: str
     allow: tuple[str, ...]
     reason: str
+
+
+PRIVILEGED_NAMESPACE = "namespace-pod-security"
+"""A :class:`PolicyException` of this policy names a namespace (``namespace`` and ``name``) allowed
+below the restricted Pod Security level: it goes to the policy's ``privilegedNamespaces``."""
 
 
 @dataclass(frozen=True)
@@ -142,9 +148,10 @@ class StackContext:
         )
 
     def shared_volume(
-        self, name: str, system: str, namespace: str, claim_name: str, size: str
+        self, name: str, system: str, namespace: str, claim_name: str, size: str, uid: int | None = None
     ) -> EfsSharedVolume:
-        """An EFS-backed ReadWriteMany claim (the system's :meth:`System.efs_need` said so)."""
+        """An EFS-backed ReadWriteMany claim (the system's :meth:`System.efs_need` said so), owned by
+        ``uid`` (the data UID its component exposes) or the volume's default."""
         from ..aws_foundation import shared_volume
 
         if self.foundation.cfg is None or self.foundation.cfg.efs is None:
@@ -153,7 +160,7 @@ class StackContext:
                 " EFS, so StackConfig rejects such a stack before anything is registered"
             )
         return shared_volume(
-            name, self.env, self.protect, self.foundation, system, namespace, claim_name, size, self.opts
+            name, self.env, self.protect, self.foundation, system, namespace, claim_name, size, self.opts, uid
         )
 
 
@@ -208,7 +215,13 @@ class System(ABC, Generic[C]):
         from the top of the stack config)."""
 
     def policy_exceptions(self, block: C, env: str, namespace: str) -> list[PolicyException]:
-        """The policy pack's pre-approved exceptions for its workloads in this stack."""
+        """The policy pack's pre-approved exceptions for exactly the workloads this block deploys
+        (``flow-platform policy-config <env>`` writes them to policy/config/<env>.json)."""
+        return []
+
+    def operators(self, block: C, namespace: str) -> list[OperatorInstall]:
+        """The operators it installs (:mod:`flow_platform_stacks.operators`: one owner of their
+        CRDs per cluster, each stack's operator watching its own namespaces)."""
         return []
 
     def preflight(
@@ -216,8 +229,10 @@ class System(ABC, Generic[C]):
     ) -> Mapping[str, Sequence[str]]:
         """Checks against the project's other stacks, before anything is registered (raise
         :class:`~flow_platform_stacks.errors.ConfigError`); returns the namespaces each operator
-        it installs watches (:attr:`StackContext.operators`)."""
-        return {}
+        it installs watches (:attr:`StackContext.operators`). By default: the operator plan."""
+        from ..operators import plan
+
+        return plan(project_dir, stack, self.operators(block, namespace))
 
     @abstractmethod
     def deploy(self, ctx: StackContext, block: C, namespace: str) -> SystemResult:

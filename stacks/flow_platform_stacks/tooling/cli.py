@@ -1,9 +1,10 @@
 """``flow-platform``: render or check a stack offline (no cloud account, cluster or Pulumi CLI needed),
-or read its live NFRs (``nfr``: the cluster's API and Prometheus).
+or read its live NFRs (``nfr``: the cluster's API and Prometheus), or generate its policy config.
 
 Exit status: 0 success (no mandatory violation, every NFR met), 1 mandatory policy violations
-(``check``) or an NFR target missed (``nfr``), 2 bad configuration or usage, or the NFRs cannot be
-measured (``nfr``), 3 internal error (one line; ``FLOW_PLATFORM_DEBUG=1`` for the traceback).
+(``check``), an NFR target missed (``nfr``) or a policy config that is not current
+(``policy-config --check``), 2 bad configuration or usage, or the NFRs cannot be measured (``nfr``),
+3 internal error (one line; ``FLOW_PLATFORM_DEBUG=1`` for the traceback).
 """
 
 # Speed: the SDKs, pydantic and the stack program are imported inside the commands, so `--help`
@@ -137,6 +138,36 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_VIOLATIONS if mandatory or (unseen and UNSEEN_FAILS) else EXIT_OK
 
 
+def _policy_config(args: argparse.Namespace) -> int:
+    from .policy_config import config_path, dumps, exceptions_of, merged
+
+    files = _locate(args)
+    environment, exceptions = exceptions_of(files)
+    path = config_path(files.project_file.parent, environment)
+    if not path.is_file():
+        raise UsageError(f"no {path}: write the env's policy settings there first (levels, caps, registries)")
+    committed = _read_json(path, "policy config")
+    if not isinstance(committed, dict):
+        raise UsageError(f"policy config {path} must hold a JSON object")
+    text = dumps(merged(committed, exceptions))
+    if args.check:
+        current = path.read_text()
+        if current != text:
+            print(
+                f"{path} is not what the systems of stack '{files.stack}' generate:"
+                f" run flow-platform policy-config {args.stack} --write",
+                file=sys.stderr,
+            )
+            return EXIT_VIOLATIONS
+        print(f"{path}: current ({len(exceptions)} exceptions from the systems)")
+    elif args.write:
+        path.write_text(text)
+        print(f"{path}: written ({len(exceptions)} exceptions from the systems)")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def _nfr(args: argparse.Namespace) -> int:
     from ..config.monitoring import MonitoringConfig, nfr_namespaces, nfr_systems, prometheus_url
     from ..loader import check_texts
@@ -233,6 +264,16 @@ def _parser() -> argparse.ArgumentParser:
     _stack_arguments(check)
     check.add_argument("--policy-config", type=Path, default=None, help="default policy/config/<env>.json")
     check.set_defaults(handler=_check)
+    policy = sub.add_parser(
+        "policy-config",
+        help="policy/config/<env>.json: its settings with the exceptions of the systems the stack deploys",
+    )
+    policy.add_argument("stack", help="stack name (dev, tst, uat, prd) or a path to a Pulumi.<stack>.yaml")
+    policy.add_argument("--project-dir", type=Path, default=None, help="directory holding Pulumi.yaml")
+    action = policy.add_mutually_exclusive_group()
+    action.add_argument("--write", action="store_true", help="write the file (default: print it)")
+    action.add_argument("--check", action="store_true", help="exit 1 unless the committed file is current")
+    policy.set_defaults(handler=_policy_config)
     nfr = sub.add_parser(
         "nfr",
         help="read both NFRs live (pod restarts from the cluster, workloads meeting the ulimit from"

@@ -1,15 +1,25 @@
 """Apache Flink through the Flink Kubernetes Operator: a FlinkDeployment, session jobs, HA, checkpoints."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pulumi
 from flow_platform.k8s import Quantity
 
-from ..base import EfsNeed, SideNamespace, StackContext, System, SystemResult, Workload, service_dns
+from ...operators import OperatorInstall
+from ..base import (
+    EfsNeed,
+    PolicyException,
+    SideNamespace,
+    StackContext,
+    System,
+    SystemResult,
+    Workload,
+    service_dns,
+)
 from . import deploy as _deploy
+from . import policy as _policy
 from .config import FlinkConfig
 
 
@@ -32,6 +42,9 @@ class Flink(System[FlinkConfig]):
 
     def images(self, block: FlinkConfig) -> dict[str, str]:
         return block.images()
+
+    def policy_exceptions(self, block: FlinkConfig, env: str, namespace: str) -> list[PolicyException]:
+        return _policy.policy_exceptions(block, env, namespace)
 
     def efs_need(self, block: FlinkConfig) -> EfsNeed | None:
         # HA metadata, checkpoints and savepoints live on the flink-data EFS claim
@@ -72,10 +85,8 @@ class Flink(System[FlinkConfig]):
     def claims(self, block: FlinkConfig) -> int:
         return 1  # flink-data
 
-    def preflight(
-        self, block: FlinkConfig, namespace: str, stack: str, project_dir: Path
-    ) -> Mapping[str, Sequence[str]]:
-        return {"flink": _deploy.operator_plan(project_dir, stack, block, namespace)}
+    def operators(self, block: FlinkConfig, namespace: str) -> list[OperatorInstall]:
+        return [_deploy.operator_install(block, namespace)]
 
     def deploy(self, ctx: StackContext, block: FlinkConfig, namespace: str) -> SystemResult:
         result: dict[str, Any] = _deploy.deploy(ctx, block, namespace)

@@ -11,6 +11,8 @@ from flow_platform.flink import (
     UPGRADE_MODES,
     jar_uri_problem,
 )
+from flow_platform.flink import flink_cluster as cluster_defaults
+from flow_platform.flink import flink_operator as operator_defaults
 from flow_platform.k8s import Quantity
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -33,19 +35,22 @@ class OperatorConfig(Strict):
 
     cluster: str = Field(pattern=r"^[a-z0-9][-a-z0-9]*$")
     """Name of the Kubernetes cluster; the stacks on one cluster share its CRDs."""
-    manage_crds: bool = False
+    manage_crds: bool = False  # the stack's decision: no component default
     """This stack creates the cluster's Flink CRDs (exactly one stack per cluster); the others read
     them, so they come up after it."""
     namespace: NamespaceName | None = None
     """The operator's namespace (default ``flink-operator-<env>``)."""
     image: ImageConfig
     """The operator image, pinned."""
-    webhook: bool = False
+    webhook: bool = operator_defaults.DEFAULT_WEBHOOK
     """The admission webhook; needs cert-manager in the cluster and ``webhookKeystorePassword``."""
     webhook_keystore_password: SecretStr | None = None
     """The webhook keystore's password, a secret (``pulumi config set --secret --path
     flink.operator.webhookKeystorePassword``); the chart's default one is public."""
-    artifact_schemes: list[ArtifactScheme] = Field(default_factory=lambda: ["https"], min_length=1)  # type: ignore[arg-type]
+    artifact_schemes: list[ArtifactScheme] = Field(
+        default_factory=lambda: list(operator_defaults.DEFAULT_ARTIFACT_SCHEMES),  # type: ignore[arg-type]
+        min_length=1,
+    )
     """Session-job jar schemes the operator may fetch (its ``user.artifacts.allowed-schemes``)."""
     artifact_cidrs: list[str] = Field(default_factory=list)
     """Addresses the operator fetches session-job jars from (egress on the schemes' ports)."""
@@ -71,8 +76,8 @@ class ProcessConfig(Strict):
 class JobConfig(Strict):
     jar_uri: str = Field(pattern=r"^(local|file|https?|s3a?)://\S+\.jar$")
     parallelism: int = Field(ge=1)
-    upgrade_mode: UpgradeMode = "stateless"
-    state: JobState = "running"
+    upgrade_mode: UpgradeMode = cluster_defaults.DEFAULT_UPGRADE_MODE
+    state: JobState = cluster_defaults.DEFAULT_STATE
     entry_class: str | None = None
     args: list[str] = Field(default_factory=list)
 
@@ -93,13 +98,18 @@ class FlinkClusterConfig(Strict):
     session_jobs: list[SessionJobConfig] = Field(default_factory=list)
     job_manager: ProcessConfig
     task_manager: ProcessConfig
-    slots: int = Field(default=2, ge=1, le=64)
-    ha: bool = True
-    checkpoint_interval: str = Field(default="60 s", pattern=r"^\d+ ?(ms|s|min|h)$")
-    checkpoints_retained: int = Field(default=3, ge=1, le=100)
-    restart_strategy: dict[str, str] = Field(default_factory=lambda: {"type": "exponential-delay"})
+    slots: int = Field(default=cluster_defaults.DEFAULT_SLOTS, ge=1, le=64)
+    """Task slots per TaskManager; the component's default (Flink's own: one)."""
+    ha: bool = cluster_defaults.DEFAULT_HA
+    checkpoint_interval: str = Field(
+        default=cluster_defaults.DEFAULT_CHECKPOINT_INTERVAL, pattern=r"^\d+ ?(ms|s|min|h)$"
+    )
+    checkpoints_retained: int = Field(default=cluster_defaults.DEFAULT_CHECKPOINTS_RETAINED, ge=1, le=100)
+    restart_strategy: dict[str, str] = Field(
+        default_factory=lambda: dict(cluster_defaults.DEFAULT_RESTART_STRATEGY)
+    )
     flink_configuration: dict[str, str] = Field(default_factory=dict)
-    service_account: ObjectName = "flink"
+    service_account: ObjectName = cluster_defaults.DEFAULT_SERVICE_ACCOUNT
     storage_size: Memory = Field(default_factory=lambda: Quantity.parse("50Gi"))
     ingress_host: str | None = None
     tls_secret: ObjectName | None = None

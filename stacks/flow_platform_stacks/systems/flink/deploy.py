@@ -1,18 +1,14 @@
 """Compose Flink for one environment: its own operator and Flink cluster; the cluster's CRDs in
 the one stack per cluster that manages them."""
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pulumi
 from flow_platform.aws import ImageRef
 from flow_platform.flink import FlinkCluster, FlinkClusterArgs, FlinkOperator, FlinkOperatorArgs, JobSpec
 
-from ... import PROJECT
-from ...errors import ConfigError, Problem
 from ...namespaces import namespace_sizes
-from ...stackfile import other_stacks
+from ...operators import OperatorInstall
 from ..base import StackContext
 from .config import FlinkConfig, JobConfig
 
@@ -22,79 +18,18 @@ OPERATOR_GUARDRAILS = namespace_sizes(
 )
 
 
-@dataclass(frozen=True)
-class Peer:
-    """A Flink stack on a cluster."""
-
-    stack: str
-    manages_crds: bool
-    namespace: str
-
-
-def _flink_peer(name: str, config: dict[str, Any]) -> tuple[str, Peer] | None:
-    """Another stack's operator cluster and its place on it; None for a stack without Flink."""
-    block = config.get(f"{PROJECT}:flink")
-    if not isinstance(block, dict) or block.get("enabled") is False:
-        return None
-    operator = block.get("operator") or {}
-    env = config.get(f"{PROJECT}:environment", name)
-    namespace = str(block.get("namespace") or f"flink-{env}")
-    return str(operator["cluster"]), Peer(name, operator.get("manageCrds") is True, namespace)
-
-
-def _stack_peers(project_dir: Path, stack: str, own: FlinkConfig, namespace: str) -> dict[str, list[Peer]]:
-    """Every stack of the project by operator cluster, this stack from its validated config."""
-    peers: dict[str, list[Peer]] = {}
-    peers.setdefault(own.operator.cluster, []).append(Peer(stack, own.operator.manage_crds, namespace))
-    for cluster, others in other_stacks(
-        project_dir, stack, "the Flink operator plan", _flink_peer, "no operator.cluster"
-    ).items():
-        peers.setdefault(cluster, []).extend(others)
-    return peers
-
-
-def operator_plan(project_dir: Path, stack: str, flink: FlinkConfig, namespace: str) -> list[str]:
-    """The namespaces this stack's operator watches: its own Flink namespace.
-
-    Every Flink stack runs its own operator, so no stack writes into another's namespace and
-    destroying one environment leaves the others' Flink running. The CRDs are cluster-wide:
-    exactly one stack per cluster manages them (``manageCrds``); none or two is a config error
-    naming the stacks.
-    """
-    cluster = flink.operator.cluster
-    peers = _stack_peers(project_dir, stack, flink, namespace)[cluster]
-    managers = sorted(p.stack for p in peers if p.manages_crds)
-    path = ("flink", "operator", "manageCrds")
-    if len(managers) > 1 and stack not in managers:
-        # not this stack's conflict: the managers' own renders fail
-        pulumi.log.warn(
-            f"stacks {', '.join(managers)} all manage the Flink CRDs of cluster {cluster!r};"
-            " exactly one of them may"
-        )
-    elif len(managers) > 1:
-        raise ConfigError(
-            stack,
-            [
-                Problem(
-                    path,
-                    f"stacks {', '.join(managers)} all manage the Flink CRDs of cluster"
-                    f" {cluster!r}: the stacks of one cluster must agree, so set manageCrds: true in"
-                    " exactly one of them (stack files of this project are read for this only)",
-                )
-            ],
-        )
-    if not managers:
-        raise ConfigError(
-            stack,
-            [
-                Problem(
-                    path,
-                    f"no stack manages the Flink CRDs of cluster {cluster!r}:"
-                    " set manageCrds: true in exactly one stack of that cluster",
-                )
-            ],
-        )
-    return [namespace]
+def operator_install(block: FlinkConfig, namespace: str) -> OperatorInstall:
+    """This stack's Flink operator: on its cluster, watching its own Flink namespace only; the
+    CRDs by the one stack of the cluster with ``manageCrds`` (:mod:`...operators` checks that)."""
+    operator = block.operator
+    return OperatorInstall(
+        operator="flink",
+        title="Flink",
+        cluster=operator.cluster,
+        owns_crds=operator.manage_crds,
+        owner_key=("flink", "operator", "manageCrds"),
+        watched=(namespace,),
+    )
 
 
 def _job(job: JobConfig) -> JobSpec:

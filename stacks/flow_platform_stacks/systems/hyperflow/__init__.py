@@ -5,8 +5,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from flow_platform.k8s import Quantity
 
-from ..base import EfsNeed, SideNamespace, StackContext, System, SystemResult, Workload, service_dns
+from ..base import (
+    EfsNeed,
+    PolicyException,
+    SideNamespace,
+    StackContext,
+    System,
+    SystemResult,
+    Workload,
+    service_dns,
+)
 from . import deploy as _deploy
+from . import policy as _policy
 from .config import HyperflowConfig
 
 if TYPE_CHECKING:
@@ -31,6 +41,9 @@ class Hyperflow(System[HyperflowConfig]):
 
     def images(self, block: HyperflowConfig) -> dict[str, str]:
         return block.images()
+
+    def policy_exceptions(self, block: HyperflowConfig, env: str, namespace: str) -> list[PolicyException]:
+        return _policy.policy_exceptions(block, env, namespace)
 
     def efs_need(self, block: HyperflowConfig) -> EfsNeed | None:
         if block.storage.mode == "efs":

@@ -3,6 +3,10 @@
 import re
 from typing import Literal, Self
 
+from flow_platform.hyperflow import hyperflow_engine as engine_defaults
+from flow_platform.hyperflow import hyperflow_jobs as jobs_defaults
+from flow_platform.hyperflow import nfs_server as nfs_defaults
+from flow_platform.hyperflow import redis as redis_defaults
 from flow_platform.k8s import Quantity
 from pydantic import Field, SecretStr, model_validator
 
@@ -17,14 +21,21 @@ from ...config.base import (
     SystemConfig,
     check_cidrs,
 )
+from ...config.rules import check_mode_fields
 from ...errors import SECRET_MASK, KeyProblem
+
+STORAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "in-cluster": ("storage_class", "node_cidrs", "server_image"),
+    "efs": (),
+}
+"""The fields each storage mode needs (and no other mode may set)."""
 
 
 class StorageConfig(Strict):
     """Where /work_dir lives: EFS (no privileged pod) or an in-cluster NFS server."""
 
     mode: Literal["efs", "in-cluster"]
-    size: Storage = Field(default_factory=lambda: Quantity.parse("100Gi"))
+    size: Storage = Field(default_factory=lambda: Quantity.parse(nfs_defaults.DEFAULT_SIZE))
     storage_class: ObjectName | None = None
     """in-cluster: class of the NFS server's backing claim."""
     node_cidrs: list[str] = Field(default_factory=list)
@@ -36,17 +47,7 @@ class StorageConfig(Strict):
 
     @model_validator(mode="after")
     def _per_mode(self) -> Self:
-        in_cluster = ("storage_class", "node_cidrs", "server_image")
-        for field in in_cluster:
-            value = getattr(self, field)
-            present = value is not None and value != []
-            key = {"storage_class": "storageClass", "node_cidrs": "nodeCidrs", "server_image": "serverImage"}[
-                field
-            ]
-            if self.mode == "in-cluster" and not present:
-                raise KeyProblem([key], "required when mode is 'in-cluster'")
-            if self.mode == "efs" and present:
-                raise KeyProblem([key], "only applies to mode 'in-cluster', not 'efs'")
+        check_mode_fields(self, self.mode, STORAGE_FIELDS)
         try:
             check_cidrs(self.node_cidrs)
         except KeyProblem as problem:
@@ -56,9 +57,9 @@ class StorageConfig(Strict):
 
 class EngineConfig(Strict):
     image: ImageConfig
-    cpu: Cpu = Field(default_factory=lambda: Quantity.parse("500m"))
-    memory: Memory = Field(default_factory=lambda: Quantity.parse("1Gi"))
-    server_mode: bool = False
+    cpu: Cpu = Field(default_factory=lambda: Quantity.parse(engine_defaults.DEFAULT_CPU))
+    memory: Memory = Field(default_factory=lambda: Quantity.parse(engine_defaults.DEFAULT_MEMORY))
+    server_mode: bool = engine_defaults.DEFAULT_SERVER_MODE
 
 
 REDIS_PASSWORD = re.compile(r"[A-Za-z0-9._~-]{16,}")
@@ -84,8 +85,8 @@ class RedisPersistenceConfig(Strict):
 
 class RedisConfig(Strict):
     image: ImageConfig
-    cpu: Cpu = Field(default_factory=lambda: Quantity.parse("100m"))
-    memory: Memory = Field(default_factory=lambda: Quantity.parse("256Mi"))
+    cpu: Cpu = Field(default_factory=lambda: Quantity.parse(redis_defaults.DEFAULT_CPU))
+    memory: Memory = Field(default_factory=lambda: Quantity.parse(redis_defaults.DEFAULT_MEMORY))
     """Request and limit; redis's ``maxmemory`` is three quarters of it (policy ``noeviction``)."""
     password: SecretStr
     """A secret: ``pulumi config set --secret --path hyperflow.redis.password ...``."""
@@ -106,10 +107,10 @@ class WorkerConfig(Strict):
     """The job pods the engine starts, one per workflow task."""
 
     image: ImageConfig
-    cpu: Cpu = Field(default_factory=lambda: Quantity.parse("500m"))
-    memory: Memory = Field(default_factory=lambda: Quantity.parse("512Mi"))
+    cpu: Cpu = Field(default_factory=lambda: Quantity.parse(engine_defaults.DEFAULT_JOB_CPU))
+    memory: Memory = Field(default_factory=lambda: Quantity.parse(engine_defaults.DEFAULT_JOB_MEMORY))
     memory_limit: Memory | None = None
-    ttl_seconds_after_finished: int = Field(default=600, ge=0)
+    ttl_seconds_after_finished: int = Field(default=engine_defaults.DEFAULT_JOB_TTL_SECONDS, ge=0)
     backoff_limit: int = 0
     """Must stay 0: engine v1.5.7 cannot retry a failed task (see the README)."""
 
@@ -141,8 +142,8 @@ class JobsConfig(Strict):
     data_staging: OneShotJobConfig | None = None
     log_parser: OneShotJobConfig | None = None
     viz_trace: OneShotJobConfig | None = None
-    ttl_seconds_after_finished: int = Field(default=3600, ge=0)
-    backoff_limit: int = Field(default=1, ge=0, le=10)
+    ttl_seconds_after_finished: int = Field(default=jobs_defaults.DEFAULT_TTL_SECONDS, ge=0)
+    backoff_limit: int = Field(default=jobs_defaults.DEFAULT_BACKOFF_LIMIT, ge=0, le=10)
 
     def enabled(self) -> dict[str, OneShotJobConfig]:
         jobs = {"data-staging": self.data_staging, "log-parser": self.log_parser, "viz-trace": self.viz_trace}

@@ -4,6 +4,7 @@ from typing import Any
 
 import pulumi
 from flow_platform.hyperflow import (
+    HYPERFLOW_UID,
     HyperflowEngine,
     HyperflowJobs,
     HyperflowRedis,
@@ -35,7 +36,9 @@ def deploy(ctx: StackContext, block: HyperflowConfig, namespace: str) -> dict[st
     env, opts, foundation = ctx.env, ctx.opts, ctx.foundation
     storage = block.storage
     if storage.mode == "efs":
-        ctx.shared_volume("hyperflow-work-dir", "hyperflow", namespace, CLAIM, str(storage.size))
+        ctx.shared_volume(
+            "hyperflow-work-dir", "hyperflow", namespace, CLAIM, str(storage.size), uid=HYPERFLOW_UID
+        )
     else:
         assert storage.storage_class is not None
         nfs_namespace = nfs_namespace_of(block, env)

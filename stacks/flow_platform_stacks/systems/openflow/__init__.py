@@ -1,11 +1,11 @@
 """openflow (Apache Spark): jobs submitted with spark-submit in cluster mode into each env's namespace."""
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from flow_platform.k8s import Quantity
 
+from ...operators import OperatorInstall
 from ..base import SideNamespace, StackContext, System, SystemResult, Workload
 from . import deploy as _deploy
 from . import operator as _operator
@@ -56,10 +56,8 @@ class Openflow(System[OpenflowConfig]):
             )
         ]
 
-    def preflight(
-        self, block: OpenflowConfig, namespace: str, stack: str, project_dir: Path
-    ) -> Mapping[str, Sequence[str]]:
-        return {"spark-operator": _operator.operator_plan(project_dir, stack, block, namespace)}
+    def operators(self, block: OpenflowConfig, namespace: str) -> list[OperatorInstall]:
+        return _operator.operator_install(block, namespace)
 
     def workloads(self, block: OpenflowConfig) -> list[Workload]:
         """The largest jobs, as Spark sizes their pods (request = limit = heap + overhead)."""

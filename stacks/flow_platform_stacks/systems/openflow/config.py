@@ -10,6 +10,7 @@ count is checked against the quota here too.
 from decimal import Decimal
 from typing import Literal, Self
 
+from flow_platform import validation
 from flow_platform.k8s import Quantity
 from flow_platform.openflow import SPARK_IMAGE, SPARK_VERSION, memory_overhead_mib, pod_memory_mib
 from pydantic import Field, field_validator, model_validator
@@ -166,6 +167,11 @@ class UiClientsConfig(Strict):
 
     namespace: NamespaceName
     pod_labels: dict[str, str] = Field(min_length=1)
+
+    @field_validator("pod_labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        return validation.labels(value)
 
 
 class OpenflowConfig(SystemConfig):

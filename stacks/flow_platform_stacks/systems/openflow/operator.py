@@ -10,8 +10,6 @@ executor ServiceAccounts of the spark-submit environment.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import pulumi
@@ -29,11 +27,10 @@ from flow_platform.openflow.openflow_scheduled_application import MAX_SCHEDULED_
 from flow_platform.openflow.spark_operator import CONTROLLER_MEMORY, DEFAULT_WORKERS
 from pydantic import Field, field_validator, model_validator
 
-from ... import PROJECT
 from ...config.base import ImageConfig, NamespaceName, Strict
-from ...errors import ConfigError, KeyProblem, Problem
+from ...errors import KeyProblem
 from ...namespaces import namespace_sizes
-from ...stackfile import other_stacks
+from ...operators import OperatorInstall
 from ..base import StackContext
 
 if TYPE_CHECKING:
@@ -172,61 +169,22 @@ def operator_namespace_of(block: "OpenflowConfig", env: str) -> str:
     return (operator.namespace if operator else None) or f"spark-operator-{env}"
 
 
-@dataclass(frozen=True)
-class Peer:
-    stack: str
-    manages_crds: bool
-
-
-def _peer(name: str, config: dict[str, Any]) -> tuple[str, Peer] | None:
-    block = config.get(f"{PROJECT}:openflow")
-    if not isinstance(block, dict) or block.get("enabled") is False or not block.get("sparkOperator"):
-        return None
-    operator = block["sparkOperator"]
-    return str(operator["cluster"]), Peer(name, operator.get("manageCrds") is True)
-
-
-def operator_plan(project_dir: Path, stack: str, block: "OpenflowConfig", namespace: str) -> list[str]:
-    """The namespaces this stack's operator watches: its own openflow namespace; and exactly one
-    stack per cluster manages the CRDs (none or two is a config error naming the stacks)."""
+def operator_install(block: "OpenflowConfig", namespace: str) -> list[OperatorInstall]:
+    """The spark-operator this stack installs (:mod:`flow_platform_stacks.operators`: exactly one
+    stack per cluster manages its CRDs; this stack's operator watches its own openflow namespace)."""
     operator = block.spark_operator
     if operator is None:
         return []
-    peers = [Peer(stack, operator.manage_crds)]
-    peers += other_stacks(
-        project_dir, stack, "the spark-operator CRD plan", _peer, "no sparkOperator.cluster"
-    ).get(operator.cluster, [])
-    managers = sorted(p.stack for p in peers if p.manages_crds)
-    path = ("openflow", "sparkOperator", "manageCrds")
-    cluster = operator.cluster
-    if len(managers) > 1 and stack in managers:
-        raise ConfigError(
-            stack,
-            [
-                Problem(
-                    path,
-                    f"stacks {', '.join(managers)} all manage the spark-operator CRDs of cluster"
-                    f" {cluster!r}: set manageCrds: true in exactly one of them",
-                )
-            ],
+    return [
+        OperatorInstall(
+            operator="spark-operator",
+            title="spark-operator",
+            cluster=operator.cluster,
+            owns_crds=operator.manage_crds,
+            owner_key=("openflow", "sparkOperator", "manageCrds"),
+            watched=(namespace,),
         )
-    if len(managers) > 1:
-        pulumi.log.warn(
-            f"stacks {', '.join(managers)} all manage the spark-operator CRDs of cluster {cluster!r};"
-            " exactly one of them may"
-        )
-    if not managers:
-        raise ConfigError(
-            stack,
-            [
-                Problem(
-                    path,
-                    f"no stack manages the spark-operator CRDs of cluster {cluster!r}:"
-                    " set manageCrds: true in exactly one stack of that cluster",
-                )
-            ],
-        )
-    return [namespace]
+    ]
 
 
 def application_args(

@@ -3,8 +3,18 @@
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..base import EfsNeed, SideNamespace, StackContext, System, SystemResult, Workload, service_dns
+from ..base import (
+    EfsNeed,
+    PolicyException,
+    SideNamespace,
+    StackContext,
+    System,
+    SystemResult,
+    Workload,
+    service_dns,
+)
 from . import deploy as _deploy
+from . import policy as _policy
 from .config import PartekConfig
 
 if TYPE_CHECKING:
@@ -35,6 +45,9 @@ class Partek(System[PartekConfig]):
 
     def images(self, block: PartekConfig) -> dict[str, str]:
         return block.images()
+
+    def policy_exceptions(self, block: PartekConfig, env: str, namespace: str) -> list[PolicyException]:
+        return _policy.policy_exceptions(block, env, namespace)
 
     def efs_need(self, block: PartekConfig) -> EfsNeed | None:
         if block.home.efs:

@@ -11,8 +11,10 @@ from flow_platform.partek import (
     flexlm_license_problems,
     license_address_problems,
 )
+from flow_platform.partek import flexlm_server as license_defaults
+from flow_platform.partek import flow_headnode as headnode_defaults
+from flow_platform.partek import flow_workers as workers_defaults
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic.alias_generators import to_camel
 
 from ...config.base import (
     DNS_LABEL,
@@ -26,6 +28,7 @@ from ...config.base import (
     SystemConfig,
     check_cidrs,
 )
+from ...config.rules import check_mode_fields
 from ...errors import SECRET_MASK, KeyProblem
 
 
@@ -57,7 +60,7 @@ PARTEK_REGISTRY = "registry.partek.com"
 """Partek's private registry: pulling from it needs credentials."""
 
 LicenseMode = Literal["flexlm", "external", "file"]
-_LICENSE_FIELDS: dict[str, tuple[str, ...]] = {
+LICENSE_FIELDS: dict[str, tuple[str, ...]] = {
     "flexlm": ("text", "image", "storage_class"),
     "external": ("server", "cidrs"),
     "file": (),
@@ -76,7 +79,9 @@ class LicenseConfig(Strict):
     """flexlm: StorageClass of the 10Gi license volume."""
     namespace: str | None = None
     """flexlm: the license server's own namespace (default ``partek-license-<env>``)."""
-    service_name: str = Field(default="flexlmserver", pattern=r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+    service_name: str = Field(
+        default=license_defaults.DEFAULT_SERVICE_NAME, pattern=r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+    )
     server: str | None = None
     """external: ``@host`` or ``port@host``."""
     cidrs: list[str] = Field(default_factory=list)
@@ -89,18 +94,7 @@ class LicenseConfig(Strict):
 
     @model_validator(mode="after")
     def _per_mode(self) -> Self:
-        for field in _LICENSE_FIELDS[self.mode]:
-            value = getattr(self, field)
-            if value is None or value == []:
-                alias = to_camel(field)
-                raise KeyProblem([alias], f"required when mode is {self.mode!r}")
-        for mode, fields in _LICENSE_FIELDS.items():
-            if mode == self.mode:
-                continue
-            for field in fields:
-                value = getattr(self, field)
-                if value is not None and value != []:
-                    raise KeyProblem([to_camel(field)], f"only applies to mode {mode!r}, not {self.mode!r}")
+        check_mode_fields(self, self.mode, LICENSE_FIELDS)
         if self.mode == "external" and self.server is not None:
             problems = license_address_problems(self.server)
             if problems:
@@ -124,8 +118,8 @@ class HeadnodeConfig(Strict):
     cpu: Cpu = Field(default_factory=lambda: Quantity.parse("8"))
     memory: Memory = Field(default_factory=lambda: Quantity.parse("16Gi"))
     memory_limit: Memory | None = None
-    worker_memory_mb: int = Field(default=1024, ge=256)
-    worker_cores: int = Field(default=2, ge=1)
+    worker_memory_mb: int = Field(default=headnode_defaults.DEFAULT_WORKER_MEMORY_MB, ge=256)
+    worker_cores: int = Field(default=headnode_defaults.DEFAULT_WORKER_CORES, ge=1)
     extra_jvm_options: list[str] = Field(default_factory=list)
     ca_certs: SecretStr | None = None
     """Base64 Java truststore for LDAP over TLS (``base64 -w0 cacerts``), a secret."""
@@ -267,9 +261,11 @@ class WorkersConfig(Strict):
     command: list[str] | None = None
     args: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)
-    port: int = Field(default=2552, ge=1024, le=65535)
+    port: int = Field(default=headnode_defaults.WORKER_PORT, ge=1024, le=65535)
     """The worker's pinned Akka port; the headnode connects back to it."""
-    termination_grace_period_seconds: int = Field(default=3600, ge=30, le=86_400)
+    termination_grace_period_seconds: int = Field(
+        default=workers_defaults.DEFAULT_TERMINATION_GRACE_SECONDS, ge=30, le=86_400
+    )
     """How long a stopping worker may finish its running task before it is killed."""
 
 

@@ -6,10 +6,11 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from flow_platform.k8s import selector_labels, standard_labels
+from flow_platform.k8s import standard_labels
 from flow_platform.k8s.storage import volume_claim
 from flow_platform.k8s.workload import priority_class
 from flow_platform.partek import (
+    FLOW_UID,
     LICENSE_FILE_PATH,
     FlexLMServer,
     FlowHeadnode,
@@ -17,10 +18,10 @@ from flow_platform.partek import (
     FlowWorkers,
     FlowWorkersArgs,
     HeadnodeMode,
+    LicenseServerPeer,
+    headnode_selector,
+    license_server_selector,
 )
-from flow_platform.partek.flexlm_server import NAME as FLEXLM_NAME
-from flow_platform.partek.flow_headnode import NAME as HEADNODE_NAME
-from flow_platform.partek.flow_headnode import LicenseServerPeer
 
 from ...namespaces import namespace_sizes
 from ..base import StackContext
@@ -55,7 +56,7 @@ LICENSE_GUARDRAILS = namespace_sizes(
 def deploy(ctx: StackContext, block: PartekConfig, namespace: str) -> dict[str, Any]:
     """Register Partek Flow into ``namespace``; returns the stack outputs for it."""
     env, opts, foundation = ctx.env, ctx.opts, ctx.foundation
-    headnode_peer = selector_labels(HEADNODE_NAME, env)
+    headnode_peer = headnode_selector(env)
     license_server: LicenseServerPeer | None = None
     license_cidrs: list[str] = []
     lic = block.license
@@ -123,7 +124,7 @@ def deploy(ctx: StackContext, block: PartekConfig, namespace: str) -> dict[str, 
         license_address: pulumi.Input[str] = server.license_address
         license_server = {
             "namespace": license_ns,
-            "labels": selector_labels(FLEXLM_NAME, env),
+            "labels": license_server_selector(env),
         }
     elif lic.mode == "external":
         assert lic.server is not None
@@ -138,7 +139,7 @@ def deploy(ctx: StackContext, block: PartekConfig, namespace: str) -> dict[str, 
     elif home.efs:
         home_claim = "partek-flow-home"
         headnode_depends.append(
-            ctx.shared_volume("partek-home", "partek", namespace, home_claim, home.claim_size())
+            ctx.shared_volume("partek-home", "partek", namespace, home_claim, home.claim_size(), uid=FLOW_UID)
         )
     else:
         assert home.storage_class is not None

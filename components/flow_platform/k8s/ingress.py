@@ -1,0 +1,25 @@
+"""HTTPS-only Ingress annotations, one piece for every system that exposes a UI (Partek Flow,
+Flink's REST UI through the operator, EventFlow's monitor)."""
+
+from collections.abc import Mapping
+
+FORCE_SSL_REDIRECT = "nginx.ingress.kubernetes.io/force-ssl-redirect"
+"""ingress-nginx answers plain HTTP with a redirect to HTTPS, whatever serves the certificate."""
+SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect"
+"""The same for an Ingress with its own TLS section (ingress-nginx's default, stated)."""
+CLUSTER_ISSUER = "cert-manager.io/cluster-issuer"
+"""cert-manager's ingress-shim issues the host's certificate from this ClusterIssuer."""
+
+
+def https_ingress_annotations(
+    cluster_issuer: str | None, *, ssl_redirect: bool = True, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """HTTPS only: plain HTTP is redirected; cert-manager issues the certificate when an issuer is
+    named (else the TLS Secret is provided). ``extra``: the system's own proxy settings."""
+    annotations = {FORCE_SSL_REDIRECT: "true"}
+    if ssl_redirect:
+        annotations[SSL_REDIRECT] = "true"
+    annotations.update(extra or {})
+    if cluster_issuer:
+        annotations[CLUSTER_ISSUER] = cluster_issuer
+    return annotations
