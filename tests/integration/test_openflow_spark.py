@@ -294,8 +294,10 @@ def _run_driver(
             executors = _list(kube, "pods", "spark-role=executor")
             if len(executors) >= 2:
                 seen["executors"] = executors
+                # the executor ConfigMap may appear after the pods under load: wait for it too
                 seen["config_maps"] = _list(kube, "configmaps", "spark-role=executor")
-                break
+                if seen["config_maps"]:
+                    break
             time.sleep(0.5)
         stop_file.write_text("stop")
         process.wait(timeout=120)

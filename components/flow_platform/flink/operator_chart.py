@@ -9,12 +9,13 @@ registered as ordinary resources, so the offline render and policy check see exa
 cluster gets.
 """
 
-import copy
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from ..k8s.chart import merge_values
 
 CHART_DIR = Path(__file__).parent / "chart"
 CHART_NAME = "flink-kubernetes-operator"
@@ -68,17 +69,6 @@ def crd_documents() -> tuple[dict[str, Any], ...]:
     """The chart's CRDs, as shipped (``crds/*.yml``), sorted by name. Parsed once; do not mutate."""
     docs = [yaml.load(p.read_text(), Loader=_LOADER) for p in sorted((CHART_DIR / "crds").glob("*.yml"))]
     return tuple(sorted(docs, key=lambda d: d["metadata"]["name"]))
-
-
-def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Helm's values merge: maps merge key by key, anything else replaces."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 FREE_FORM = {
@@ -676,7 +666,7 @@ def render(
     unsupported = sorted(set(overrides) - SUPPORTED)
     if unsupported:
         raise ValueError(f"values flow-platform does not render: {', '.join(unsupported)}")
-    values = merge(default_values(), overrides)
+    values = merge_values(default_values(), overrides)
     for key in ("operatorVolumes", "operatorVolumeMounts", "tls"):
         if values[key]["create"]:
             raise ValueError(f"{key}.create is not rendered by flow-platform")
