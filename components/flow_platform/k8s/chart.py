@@ -83,6 +83,21 @@ CUSTOM_RESOURCE_GROUPS = ("cert-manager.io",)
 registered as untyped custom resources with their ``spec``."""
 
 
+def custom_resource(
+    logical: str, doc: dict[str, Any], opts: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
+    """An object of a CRD (``apiVersion``, ``kind``, ``metadata``, ``spec``) as an untyped custom
+    resource named ``logical``."""
+    return k8s.apiextensions.CustomResource(
+        logical,
+        api_version=doc["apiVersion"],
+        kind=doc["kind"],
+        metadata=doc["metadata"],
+        spec=doc["spec"],
+        opts=opts,
+    )
+
+
 def register_object(name: str, doc: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
     """One rendered object as its typed resource, named by kind, namespace and name (stable)."""
     meta = doc["metadata"]
@@ -93,9 +108,7 @@ def register_object(name: str, doc: dict[str, Any], opts: pulumi.ResourceOptions
         given = {keyword: doc[field] for keyword, field in fields.items() if field in doc}
         return resource_type(logical, metadata=meta, **given, opts=opts)
     if doc["apiVersion"].split("/")[0] in CUSTOM_RESOURCE_GROUPS:
-        return k8s.apiextensions.CustomResource(
-            logical, api_version=doc["apiVersion"], kind=kind, metadata=meta, spec=doc["spec"], opts=opts
-        )
+        return custom_resource(logical, doc, opts)
     raise ValueError(f"{kind} {meta['name']}: no typed resource registered for this kind")
 
 
