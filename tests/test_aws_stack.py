@@ -204,6 +204,7 @@ def test_repositories_are_immutable_scanned_encrypted_and_private(stack: Any) ->
         "flow-platform-docker-hub/library/redis",
         "flow-platform-ecr-public/aws-cli/aws-cli",
         "flow-platform-ecr-public/partek-flow/kube-flexlm-server",
+        "flow-platform-ghcr/kubeflow/spark-operator/controller",
         "flow-platform-quay/skopeo/stable",
         "flow-platform/eventflow-monitor",
         "flow-platform/eventflow-node",
@@ -227,6 +228,7 @@ def test_repositories_are_immutable_scanned_encrypted_and_private(stack: Any) ->
             "openflow-spark",
             "redis",
             "skopeo",
+            "spark-operator",
         )
     ), "a policy on each pull-through repository, none on the copied one"
     for policy in policies:
@@ -259,6 +261,12 @@ def test_pull_through_cache_rules_only_for_the_upstreams_in_use(stack: Any) -> N
             "upstreamRegistryUrl": "public.ecr.aws",
         },
         "flow-platform-quay": {"ecrRepositoryPrefix": "flow-platform-quay", "upstreamRegistryUrl": "quay.io"},
+        # the spark-operator 2.5.2 controller is published on ghcr.io only, which needs a credential
+        "flow-platform-ghcr": {
+            "ecrRepositoryPrefix": "flow-platform-ghcr",
+            "upstreamRegistryUrl": "ghcr.io",
+            "credentialArn": "arn:aws:secretsmanager:us-west-2:333333333333:secret:ecr-pullthroughcache/ghcr",
+        },
     }
 
 

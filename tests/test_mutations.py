@@ -30,6 +30,7 @@ from flow_platform_stacks.loader import check_texts
 from flow_platform_stacks.tooling.cli import main
 from flow_platform_stacks.tooling.harness import FlowMocks, RecordingMonitor, read_stack_file, run_program
 from flow_platform_stacks.tooling.render import kubernetes_objects
+from test_schemas import SPARK_GROUP, spark_crd_validator
 
 SEED = 20261123
 PER_ENV = 200
@@ -216,6 +217,8 @@ def _schema_errors(objects: list[dict[str, Any]]) -> list[str]:
     for obj in objects:
         if obj["apiVersion"].startswith("flink.apache.org/"):
             validator = _crd_validator(obj["kind"])
+        elif obj["apiVersion"].startswith(SPARK_GROUP):
+            validator = spark_crd_validator(obj["kind"])
         elif obj["apiVersion"].startswith(prometheus_rule_crd.API_GROUP):
             validator = jsonschema.Draft7Validator(prometheus_rule_crd.schema())
         else:

@@ -39,6 +39,7 @@ def test_render_writes_one_file_per_namespace_plus_resources_and_aws_summary(ren
         "partek-flow-prd.yaml",
         "partek-license-prd.yaml",
         "resources.json",
+        "spark-operator-prd.yaml",
     ]
     docs = list(yaml.safe_load_all((tmp_path / "flink-operator-prd.yaml").read_text()))
     assert docs[0]["kind"] == "Namespace"

@@ -16,15 +16,37 @@ K8S_VERSION = "1.32.0"
 
 
 def test_every_rendered_object_is_valid_kubernetes_1_32_in_strict_mode(env_stack: Stack) -> None:
-    # custom resources: their CRDs (Flink below; PrometheusRule in test_nfr_rules.py)
-    custom = ("flink.apache.org/", "monitoring.coreos.com/")
+    # custom resources: their CRDs (Flink below; PrometheusRule in test_nfr_rules.py; Spark here)
+    custom = ("flink.apache.org/", "monitoring.coreos.com/", SPARK_GROUP)
     objects = [o for o in env_stack.objects() if not o["apiVersion"].startswith(custom)]
     assert objects, "the stack rendered no Kubernetes objects"
+    for obj in env_stack.objects():
+        if obj["apiVersion"].startswith(SPARK_GROUP):
+            errors = [e.message for e in spark_crd_validator(obj["kind"]).iter_errors(obj)]
+            assert not errors, f"{obj['kind']}/{obj['metadata'].get('name')}: {errors}"
     for obj in objects:
         try:
             kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
         except kubernetes_validate.ValidationError as error:
             pytest.fail(f"{obj['kind']}/{obj['metadata'].get('name')}: {error}")
+
+
+SPARK_GROUP = "sparkoperator.k8s.io/"
+
+
+@functools.cache
+def spark_crd_validator(kind: str) -> Any:
+    """A spark-operator 2.5.2 custom resource's v1beta2 schema, from the CRDs shipped with the
+    component (components/flow_platform/openflow/chart, pinned by sha256 in test_spark_operator)."""
+    from flow_platform.openflow import spark_operator_chart
+
+    [crd] = [d for d in spark_operator_chart.crd_documents() if d["spec"]["names"]["kind"] == kind]
+    [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta2"]
+    schema = _strict(version["schema"]["openAPIV3Schema"])
+    schema["properties"].update(
+        apiVersion={"type": "string"}, kind={"type": "string"}, metadata={"type": "object"}
+    )
+    return jsonschema.Draft7Validator(schema)
 
 
 @functools.cache

@@ -25,6 +25,7 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
         "openflow-dev",
         "partek-dev",
         "partek-license-dev",
+        "spark-operator-dev",
     ]
     # tst, uat and prd mirror images into ECR, with the copy job in a namespace of its own
     assert _namespaces(stack("tst")) == [
@@ -34,6 +35,7 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
         "image-mirror-tst",
         "openflow-tst",
         "partek-tst",
+        "spark-operator-tst",
     ]
     # uat disables HyperFlow and names its Partek namespace explicitly
     assert _namespaces(stack("uat")) == [
@@ -53,6 +55,7 @@ def test_every_env_runs_its_enabled_systems_in_their_own_namespaces(stack: Any) 
         "openflow-prd",
         "partek-flow-prd",
         "partek-license-prd",
+        "spark-operator-prd",
     ]
 
 

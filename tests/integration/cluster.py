@@ -292,8 +292,10 @@ def wait_for_rbac(client: Client, objects: Iterable[Mapping[str, Any]], timeout:
         user, groups = service_account_user(accounts[0].get("namespace", namespace), accounts[0]["name"])
         for rule in role.get("rules", []):
             resource, _, subresource = rule["resources"][0].partition("/")
+            # a rule limited to resourceNames allows nothing unnamed: ask for the first name it lists
+            name = next(iter(rule.get("resourceNames", [])), "")
             while not client.can(
-                user, groups, rule["verbs"][0], resource, namespace, rule["apiGroups"][0], subresource
+                user, groups, rule["verbs"][0], resource, namespace, rule["apiGroups"][0], subresource, name
             ):
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"the authorizer never saw {where(binding)} -> {where(role)}")

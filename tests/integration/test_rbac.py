@@ -71,13 +71,16 @@ def _needs(account: dict[str, Any]) -> list[Access]:
 def test_each_service_account_may_do_what_it_needs_and_nothing_dangerous(
     kube: Client, applied: AppliedEnv
 ) -> None:
-    # the Flink operator's account has the chart's Role (checked against the chart's own unit tests,
-    # tests/test_flink_chart.py): managing Flink's pods and Secrets in its namespaces is its job
+    # the operators' accounts have their charts' Roles (checked against the charts' own unit tests,
+    # tests/test_flink_chart.py and tests/test_spark_operator_chart.py, and by SubjectAccessReviews in
+    # tests/integration/test_spark_operator.py): managing pods and Secrets in their job namespaces is
+    # their job
+    operators = {"flink-kubernetes-operator", "spark-operator"}
     accounts = [
         o
         for o in applied.objects
         if o["kind"] == "ServiceAccount"
-        and (o["metadata"].get("labels") or {}).get("app.kubernetes.io/name") != "flink-kubernetes-operator"
+        and (o["metadata"].get("labels") or {}).get("app.kubernetes.io/name") not in operators
     ]
     assert accounts, "the stack creates no ServiceAccount"
     namespaces = sorted(o["metadata"]["name"] for o in applied.objects if o["kind"] == "Namespace")

@@ -130,8 +130,7 @@ def test_the_controller_may_run_applications_in_its_job_namespaces_only(spark: C
         if o["kind"] in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
     ]
     assert _problems(spark, rbac, dry_run=False) == []
-    # (its own namespace's Role names its lease: wait_for_rbac asks without a resource name)
-    wait_for_rbac(spark, [o for o in rbac if o["metadata"].get("namespace") == JOB_NS])
+    wait_for_rbac(spark, rbac)
     user, groups = service_account_user(OPERATOR_NS, "spark-operator-it-controller")
     # spark-submit in the controller creates the driver pod, its ConfigMap and Service
     for verb, resource in (

@@ -8,6 +8,7 @@ import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
 from .. import validation as v
+from ..k8s.chart import custom_resource_definitions, register_objects
 from ..k8s.labels import standard_labels
 from ..k8s.network import (
     api_server_egress_spec,
@@ -100,41 +101,6 @@ def operator_configuration(args: FlinkOperatorArgs) -> dict[str, str]:
     return {"kubernetes.operator.user.artifacts.allowed-schemes": ",".join(schemes)}
 
 
-def _register(name: str, doc: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
-    """One rendered object as its typed resource, named by kind, namespace and name (stable)."""
-    meta = doc["metadata"]
-    logical = f"{name}-{doc['kind'].lower()}-{meta.get('namespace', 'cluster')}-{meta['name']}"
-    body: Any = {k: v for k, v in doc.items() if k not in ("apiVersion", "kind", "metadata")}
-    kind = doc["kind"]
-    if kind == "ServiceAccount":
-        return k8s.core.v1.ServiceAccount(logical, metadata=meta, opts=opts)
-    if kind == "Role":
-        return k8s.rbac.v1.Role(logical, metadata=meta, rules=body["rules"], opts=opts)
-    if kind == "RoleBinding":
-        return k8s.rbac.v1.RoleBinding(
-            logical, metadata=meta, role_ref=body["roleRef"], subjects=body["subjects"], opts=opts
-        )
-    if kind == "ConfigMap":
-        return k8s.core.v1.ConfigMap(logical, metadata=meta, data=body["data"], opts=opts)
-    if kind == "Deployment":
-        return k8s.apps.v1.Deployment(logical, metadata=meta, spec=body["spec"], opts=opts)
-    if kind == "Service":
-        return k8s.core.v1.Service(logical, metadata=meta, spec=body["spec"], opts=opts)
-    if kind == "ValidatingWebhookConfiguration":
-        return k8s.admissionregistration.v1.ValidatingWebhookConfiguration(
-            logical, metadata=meta, webhooks=body["webhooks"], opts=opts
-        )
-    if kind == "MutatingWebhookConfiguration":
-        return k8s.admissionregistration.v1.MutatingWebhookConfiguration(
-            logical, metadata=meta, webhooks=body["webhooks"], opts=opts
-        )
-    if doc["apiVersion"].startswith("cert-manager.io/"):
-        return k8s.apiextensions.CustomResource(
-            logical, api_version=doc["apiVersion"], kind=kind, metadata=meta, spec=body["spec"], opts=opts
-        )
-    raise ValueError(f"{kind} {meta['name']}: not an object the operator chart renders for flow-platform")
-
-
 def operator_objects(args: FlinkOperatorArgs) -> list[dict[str, Any]]:
     """The chart's objects for this operator (pure), with a readiness probe on the operator's
     health endpoint (the chart has liveness and startup probes only)."""
@@ -172,7 +138,9 @@ class FlinkOperator(pulumi.ComponentResource):
         namespace = args["namespace"]
         if args.get("webhook", DEFAULT_WEBHOOK) and not args.get("webhook_keystore_password"):
             raise ValueError("webhook needs webhook_keystore_password (the chart's default is public)")
-        self.crds = self._crds(name, args, child)
+        self.crds = custom_resource_definitions(
+            name, crd_documents(), args.get("manage_crds", False), args.get("protect", False), child
+        )
         labels = standard_labels("flink-kubernetes-operator", args["env"], "flink", component="operator")
         first: list[pulumi.Resource] = list(self.crds)
         if args.get("webhook", DEFAULT_WEBHOOK):
@@ -187,40 +155,10 @@ class FlinkOperator(pulumi.ComponentResource):
             )
         docs = operator_objects(args)
         after = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=first))
-        setup = [_register(name, d, after) for d in docs if d["kind"] != "Deployment"]
-        for doc in docs:
-            if doc["kind"] == "Deployment":
-                _register(
-                    name, doc, pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=setup))
-                )
+        register_objects(name, docs, after)
         self._network_policies(name, args, labels, child)
         self.chart_version = pulumi.Output.from_input(OPERATOR_VERSION)
         self.register_outputs({"chart_version": self.chart_version})
-
-    @staticmethod
-    def _crds(
-        name: str, args: FlinkOperatorArgs, child: pulumi.ResourceOptions
-    ) -> list[k8s.apiextensions.v1.CustomResourceDefinition]:
-        crds = []
-        for doc in crd_documents():
-            crd_name = doc["metadata"]["name"]
-            logical = f"{name}-crd-{crd_name.split('.')[0]}"
-            if args.get("manage_crds", False):
-                crds.append(
-                    k8s.apiextensions.v1.CustomResourceDefinition(
-                        logical,
-                        metadata=doc["metadata"],
-                        spec=doc["spec"],
-                        opts=pulumi.ResourceOptions.merge(
-                            child,
-                            # deleting a CRD deletes every object of it on the cluster, other envs' too
-                            pulumi.ResourceOptions(retain_on_delete=True, protect=args.get("protect", False)),
-                        ),
-                    )
-                )
-            else:
-                crds.append(k8s.apiextensions.v1.CustomResourceDefinition.get(logical, crd_name, opts=child))
-        return crds
 
     @staticmethod
     def _network_policies(

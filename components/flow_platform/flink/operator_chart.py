@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from ..k8s.chart import merge_values
+from ..k8s.chart import load_documents, merge_values, unknown_value_keys
 
 CHART_DIR = Path(__file__).parent / "chart"
 CHART_NAME = "flink-kubernetes-operator"
@@ -61,14 +61,10 @@ def default_values() -> dict[str, Any]:
     return values
 
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 1.2 MB of CRDs in about a second
-
-
 @cache
 def crd_documents() -> tuple[dict[str, Any], ...]:
     """The chart's CRDs, as shipped (``crds/*.yml``), sorted by name. Parsed once; do not mutate."""
-    docs = [yaml.load(p.read_text(), Loader=_LOADER) for p in sorted((CHART_DIR / "crds").glob("*.yml"))]
-    return tuple(sorted(docs, key=lambda d: d["metadata"]["name"]))
+    return load_documents(sorted((CHART_DIR / "crds").glob("*.yml")))
 
 
 FREE_FORM = {
@@ -84,19 +80,9 @@ FREE_FORM = {
 """Values the templates copy whole (``toYaml``): any Kubernetes field is meant, not a chart key."""
 
 
-def unknown_keys(override: dict[str, Any], base: dict[str, Any] | None = None, prefix: str = "") -> list[str]:
+def unknown_keys(override: dict[str, Any]) -> list[str]:
     """Keys of ``override`` that values.yaml does not have (Helm would ignore them silently)."""
-    base = default_values() if base is None else base
-    found = []
-    for key, value in override.items():
-        path = f"{prefix}{key}"
-        if key not in base:
-            found.append(path)
-        elif path in FREE_FORM:
-            continue
-        elif isinstance(value, dict) and isinstance(base[key], dict) and base[key]:
-            found += unknown_keys(value, base[key], f"{path}.")
-    return found
+    return unknown_value_keys(override, default_values(), FREE_FORM)
 
 
 def _name(values: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ offline render and the policy pack see exactly what the cluster gets.
 """
 
 import copy
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -53,36 +53,73 @@ def load_documents(paths: list[Path]) -> tuple[dict[str, Any], ...]:
     return tuple(sorted(docs, key=lambda d: d["metadata"]["name"]))
 
 
+_TYPED: dict[str, tuple[Callable[..., pulumi.CustomResource], dict[str, str]]] = {
+    "ServiceAccount": (
+        k8s.core.v1.ServiceAccount,
+        {"automount_service_account_token": "automountServiceAccountToken"},
+    ),
+    "Role": (k8s.rbac.v1.Role, {"rules": "rules"}),
+    "ClusterRole": (k8s.rbac.v1.ClusterRole, {"rules": "rules"}),
+    "RoleBinding": (k8s.rbac.v1.RoleBinding, {"role_ref": "roleRef", "subjects": "subjects"}),
+    "ClusterRoleBinding": (k8s.rbac.v1.ClusterRoleBinding, {"role_ref": "roleRef", "subjects": "subjects"}),
+    "ConfigMap": (k8s.core.v1.ConfigMap, {"data": "data"}),
+    "Deployment": (k8s.apps.v1.Deployment, {"spec": "spec"}),
+    "Service": (k8s.core.v1.Service, {"spec": "spec"}),
+    "PodDisruptionBudget": (k8s.policy.v1.PodDisruptionBudget, {"spec": "spec"}),
+    "ValidatingWebhookConfiguration": (
+        k8s.admissionregistration.v1.ValidatingWebhookConfiguration,
+        {"webhooks": "webhooks"},
+    ),
+    "MutatingWebhookConfiguration": (
+        k8s.admissionregistration.v1.MutatingWebhookConfiguration,
+        {"webhooks": "webhooks"},
+    ),
+}
+"""The kinds vendored charts render, each as its typed resource (keyword argument: field of the
+object), so the policy pack checks them by type."""
+
+CUSTOM_RESOURCE_GROUPS = ("cert-manager.io",)
+"""API groups of other projects' CRDs a chart may render objects of (Flink's webhook certificate):
+registered as untyped custom resources with their ``spec``."""
+
+
+def custom_resource(
+    logical: str, doc: dict[str, Any], opts: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
+    """An object of a CRD (``apiVersion``, ``kind``, ``metadata``, ``spec``) as an untyped custom
+    resource named ``logical``."""
+    return k8s.apiextensions.CustomResource(
+        logical,
+        api_version=doc["apiVersion"],
+        kind=doc["kind"],
+        metadata=doc["metadata"],
+        spec=doc["spec"],
+        opts=opts,
+    )
+
+
 def register_object(name: str, doc: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
     """One rendered object as its typed resource, named by kind, namespace and name (stable)."""
     meta = doc["metadata"]
     logical = f"{name}-{doc['kind'].lower()}-{meta.get('namespace', 'cluster')}-{meta['name']}"
-    body: Any = {k: v for k, v in doc.items() if k not in ("apiVersion", "kind", "metadata")}
     kind = doc["kind"]
-    if kind == "ServiceAccount":
-        return k8s.core.v1.ServiceAccount(
-            logical,
-            metadata=meta,
-            automount_service_account_token=body.get("automountServiceAccountToken"),
-            opts=opts,
-        )
-    if kind in ("Role", "ClusterRole"):
-        role_type = k8s.rbac.v1.Role if kind == "Role" else k8s.rbac.v1.ClusterRole
-        return role_type(logical, metadata=meta, rules=body["rules"], opts=opts)
-    if kind in ("RoleBinding", "ClusterRoleBinding"):
-        binding_type = k8s.rbac.v1.RoleBinding if kind == "RoleBinding" else k8s.rbac.v1.ClusterRoleBinding
-        return binding_type(
-            logical, metadata=meta, role_ref=body["roleRef"], subjects=body["subjects"], opts=opts
-        )
-    if kind == "ConfigMap":
-        return k8s.core.v1.ConfigMap(logical, metadata=meta, data=body["data"], opts=opts)
-    if kind == "Deployment":
-        return k8s.apps.v1.Deployment(logical, metadata=meta, spec=body["spec"], opts=opts)
-    if kind == "Service":
-        return k8s.core.v1.Service(logical, metadata=meta, spec=body["spec"], opts=opts)
-    if kind == "PodDisruptionBudget":
-        return k8s.policy.v1.PodDisruptionBudget(logical, metadata=meta, spec=body["spec"], opts=opts)
+    if kind in _TYPED:
+        resource_type, fields = _TYPED[kind]
+        given = {keyword: doc[field] for keyword, field in fields.items() if field in doc}
+        return resource_type(logical, metadata=meta, **given, opts=opts)
+    if doc["apiVersion"].split("/")[0] in CUSTOM_RESOURCE_GROUPS:
+        return custom_resource(logical, doc, opts)
     raise ValueError(f"{kind} {meta['name']}: no typed resource registered for this kind")
+
+
+def register_objects(name: str, docs: list[dict[str, Any]], opts: pulumi.ResourceOptions) -> None:
+    """A chart's objects (:func:`register_object`); its Deployments depend on all the others, so
+    an operator starts with its RBAC, config and Services in place."""
+    setup = [register_object(name, d, opts) for d in docs if d["kind"] != "Deployment"]
+    after = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=setup))
+    for doc in docs:
+        if doc["kind"] == "Deployment":
+            register_object(name, doc, after)
 
 
 def custom_resource_definitions(

@@ -11,10 +11,10 @@ from enum import StrEnum
 from typing import Any, Required, TypedDict
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
 from .. import validation as v
+from ..k8s.chart import custom_resource
 from ..k8s.labels import standard_labels
 from .openflow_submit_environment import DynamicAllocation
 from .pod_templates import LocalDirMedium, pod_template
@@ -362,6 +362,18 @@ def spark_application(args: OpenflowApplicationArgs) -> dict[str, Any]:
     }
 
 
+def register_application(
+    component: pulumi.ComponentResource, name: str, doc: dict[str, Any]
+) -> pulumi.Output[str]:
+    """``doc`` (a SparkApplication or ScheduledSparkApplication) as the component's child
+    ``<name>-<kind>`` (stable), and the component's outputs: the application's name, returned for
+    its ``application_name``."""
+    custom_resource(f"{name}-{doc['kind'].lower()}", doc, pulumi.ResourceOptions(parent=component))
+    application_name = pulumi.Output.from_input(str(doc["metadata"]["name"]))
+    component.register_outputs({"application_name": application_name})
+    return application_name
+
+
 class OpenflowApplication(pulumi.ComponentResource):
     """A SparkApplication the spark-operator submits (create it after the operator and its CRDs:
     pass them in ``depends_on``)."""
@@ -374,14 +386,4 @@ class OpenflowApplication(pulumi.ComponentResource):
     ) -> None:
         args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:OpenflowApplication", name, None, opts)
-        doc = spark_application(args)
-        k8s.apiextensions.CustomResource(
-            f"{name}-sparkapplication",
-            api_version=doc["apiVersion"],
-            kind=doc["kind"],
-            metadata=doc["metadata"],
-            spec=doc["spec"],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.application_name = pulumi.Output.from_input(args["name"])
-        self.register_outputs({"application_name": self.application_name})
+        self.application_name = register_application(self, name, spark_application(args))

@@ -5,7 +5,6 @@ from enum import StrEnum
 from typing import Any, Required, TypedDict
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
 from .. import validation as v
@@ -18,6 +17,7 @@ from .openflow_application import (
     OpenflowApplicationArgs,
     application_spec,
     check_application_name,
+    register_application,
 )
 
 DEFAULT_SUCCESSFUL_RUN_HISTORY = 3
@@ -129,14 +129,4 @@ class OpenflowScheduledApplication(pulumi.ComponentResource):
     ) -> None:
         args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:OpenflowScheduledApplication", name, None, opts)
-        doc = scheduled_spark_application(args)
-        k8s.apiextensions.CustomResource(
-            f"{name}-scheduledsparkapplication",
-            api_version=doc["apiVersion"],
-            kind=doc["kind"],
-            metadata=doc["metadata"],
-            spec=doc["spec"],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.application_name = pulumi.Output.from_input(args["application"]["name"])
-        self.register_outputs({"application_name": self.application_name})
+        self.application_name = register_application(self, name, scheduled_spark_application(args))

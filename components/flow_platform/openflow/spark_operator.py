@@ -19,7 +19,7 @@ import pulumi
 from .. import PACKAGE
 from .. import validation as v
 from ..aws.images import ImageRef
-from ..k8s.chart import custom_resource_definitions, register_object
+from ..k8s.chart import custom_resource_definitions, register_objects
 from ..k8s.labels import standard_labels
 from ..k8s.network import api_server_egress_spec, dns_egress_spec, network_policy
 from ..k8s.resources import container_resources
@@ -193,12 +193,7 @@ class SparkOperator(pulumi.ComponentResource):
         )
         docs = operator_objects(args)
         after = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(self.crds)))
-        setup = [register_object(name, d, after) for d in docs if d["kind"] != "Deployment"]
-        for doc in docs:
-            if doc["kind"] == "Deployment":
-                register_object(
-                    name, doc, pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=setup))
-                )
+        register_objects(name, docs, after)
         labels = standard_labels("spark-operator", args["env"], "openflow", component="operator")
         pods = operator_pod_labels(namespace)
         port = args.get("api_server_port", DEFAULT_API_SERVER_PORT)

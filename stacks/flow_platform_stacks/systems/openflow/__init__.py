@@ -6,9 +6,10 @@ from typing import Any, ClassVar
 from flow_platform.k8s import Quantity
 
 from ...operators import OperatorInstall
-from ..base import SideNamespace, StackContext, System, SystemResult, Workload
+from ..base import PolicyException, SideNamespace, StackContext, System, SystemResult, Workload
 from . import deploy as _deploy
 from . import operator as _operator
+from . import policy as _policy
 from .config import OpenflowConfig
 
 
@@ -58,6 +59,9 @@ class Openflow(System[OpenflowConfig]):
 
     def operators(self, block: OpenflowConfig, namespace: str) -> list[OperatorInstall]:
         return _operator.operator_install(block, namespace)
+
+    def policy_exceptions(self, block: OpenflowConfig, env: str, namespace: str) -> list[PolicyException]:
+        return _policy.policy_exceptions(block, env, namespace)
 
     def workloads(self, block: OpenflowConfig) -> list[Workload]:
         """The largest jobs, as Spark sizes their pods (request = limit = heap + overhead)."""
