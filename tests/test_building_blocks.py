@@ -11,6 +11,7 @@ from flow_platform.k8s import (
     api_server_egress_spec,
     container_resources,
     dns_egress_spec,
+    endpoint_egress_spec,
     ingress_spec,
     limit_range_spec,
     mebibytes,
@@ -151,6 +152,15 @@ def test_api_server_egress_is_an_ip_block_on_one_port() -> None:
     [rule] = spec["egress"]
     assert rule["to"] == [{"ipBlock": {"cidr": "10.0.1.0/24"}}, {"ipBlock": {"cidr": "10.0.2.0/24"}}]
     assert rule["ports"] == [{"port": 443, "protocol": "TCP"}]
+
+
+def test_an_endpoint_is_egress_to_its_sorted_cidrs_on_its_ports() -> None:
+    endpoint = {"name": "ldap", "cidrs": ["10.9.0.0/24", "10.8.0.5/32"], "ports": [636, 389]}
+    spec = endpoint_egress_spec({"app": "headnode"}, endpoint)
+    assert spec["podSelector"] == {"matchLabels": {"app": "headnode"}}
+    [rule] = spec["egress"]
+    assert rule["to"] == [{"ipBlock": {"cidr": "10.8.0.5/32"}}, {"ipBlock": {"cidr": "10.9.0.0/24"}}]
+    assert rule["ports"] == [{"port": 636, "protocol": "TCP"}, {"port": 389, "protocol": "TCP"}]
 
 
 def test_ingress_spec_names_peers_and_ports_exactly() -> None:

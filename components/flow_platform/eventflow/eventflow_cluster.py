@@ -22,7 +22,7 @@ from ..k8s.network import (
     api_server_egress_spec,
     dns_egress_spec,
     ingress_spec,
-    network_policy,
+    network_policies,
     pod_peer,
     ports,
 )
@@ -657,8 +657,7 @@ class EventFlowCluster(pulumi.ComponentResource):
             specs[f"{MONITOR_NAME}-allow-ingress-controller"] = ingress_spec(
                 monitor_selector(env), [controller], ports(MONITOR_PORT)
             )
-        for policy_name, spec in specs.items():
-            network_policy(f"{name}-{policy_name}", namespace, policy_name, spec, labels, child)
+        network_policies(name, namespace, specs, labels, child)
 
     def _monitor(
         self,

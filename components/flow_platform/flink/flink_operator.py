@@ -12,12 +12,12 @@ from ..k8s.chart import custom_resource_definitions, register_objects
 from ..k8s.labels import standard_labels
 from ..k8s.network import (
     api_server_egress_spec,
-    cidr_peer,
+    cidr_peers,
     dns_egress_spec,
     egress_spec,
     ingress_spec,
     namespace_peer,
-    network_policy,
+    network_policies,
     ports,
 )
 from ..k8s.workload import http_probes
@@ -181,19 +181,11 @@ class FlinkOperator(pulumi.ComponentResource):
             schemes = args.get("artifact_schemes") or list(DEFAULT_ARTIFACT_SCHEMES)
             rules["flink-operator-allow-artifacts"] = egress_spec(
                 OPERATOR_LABELS,
-                [cidr_peer(c) for c in sorted(args["artifact_cidrs"])],
+                cidr_peers(args["artifact_cidrs"]),
                 ports(*sorted({ARTIFACT_SCHEME_PORTS[s] for s in schemes})),
             )
         if args.get("webhook", DEFAULT_WEBHOOK):
             rules["flink-operator-allow-webhook"] = ingress_spec(
-                OPERATOR_LABELS, [cidr_peer(c) for c in sorted(args["api_server_cidrs"])], ports(WEBHOOK_PORT)
+                OPERATOR_LABELS, cidr_peers(args["api_server_cidrs"]), ports(WEBHOOK_PORT)
             )
-        for policy_name, spec in rules.items():
-            network_policy(
-                f"{name}-{policy_name.removeprefix('flink-operator-')}",
-                namespace,
-                policy_name,
-                spec,
-                labels,
-                child,
-            )
+        network_policies(name, namespace, rules, labels, child, prefix="flink-operator-")

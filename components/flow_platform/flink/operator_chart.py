@@ -13,9 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..k8s.chart import load_documents, merge_values, unknown_value_keys
+from ..k8s.chart import chart_text, chart_yaml, load_documents, merge_values, unknown_value_keys
 
 CHART_DIR = Path(__file__).parent / "chart"
 CHART_NAME = "flink-kubernetes-operator"
@@ -44,21 +42,14 @@ SUPPORTED = {
 }
 
 
-@cache
-def _chart_file(relative: str) -> str:
-    return (CHART_DIR / relative).read_text()
-
-
 def chart_metadata() -> dict[str, Any]:
     """Chart.yaml (name, version, appVersion)."""
-    meta: dict[str, Any] = yaml.safe_load(_chart_file("Chart.yaml"))
-    return meta
+    return chart_yaml(CHART_DIR / "Chart.yaml")
 
 
 def default_values() -> dict[str, Any]:
-    """The chart's values.yaml."""
-    values: dict[str, Any] = yaml.safe_load(_chart_file("values.yaml"))
-    return values
+    """The chart's values.yaml (a fresh copy)."""
+    return chart_yaml(CHART_DIR / "values.yaml")
 
 
 @cache
@@ -297,7 +288,7 @@ def _config_text(values: dict[str, Any], key: str, default_file: str) -> str:
     settings = values["defaultConfiguration"]
     parts = []
     if settings["append"]:
-        parts.append(_chart_file(f"conf/{default_file}").rstrip("\n"))
+        parts.append(chart_text(CHART_DIR / "conf" / default_file).rstrip("\n"))
     if settings.get(key):
         parts.append(str(settings[key]).rstrip("\n"))
     if key in ("config.yaml", "flink-conf.yaml"):

@@ -19,7 +19,7 @@ from ..k8s.network import (
     api_server_egress_spec,
     dns_egress_spec,
     egress_spec,
-    network_policy,
+    network_policies,
     pod_peer,
     ports,
 )
@@ -355,15 +355,7 @@ class HyperflowEngine(pulumi.ComponentResource):
             "hyperflow-jobs-allow-redis": egress_spec(job_selector(env), [redis], ports(REDIS_PORT)),
             "hyperflow-jobs-allow-dns": dns_egress_spec(job_selector(env)),
         }
-        for policy_name, spec in rules_by_name.items():
-            network_policy(
-                f"{name}-{policy_name.removeprefix('hyperflow-')}",
-                namespace,
-                policy_name,
-                spec,
-                labels,
-                child,
-            )
+        network_policies(name, namespace, rules_by_name, labels, child, prefix="hyperflow-")
 
         self.service_account = pulumi.Output.from_input(SERVICE_ACCOUNT)
         self.job_template_yaml = template_yaml

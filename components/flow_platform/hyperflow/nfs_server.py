@@ -8,7 +8,7 @@ import pulumi_kubernetes as k8s
 from .. import PACKAGE
 from .. import validation as v
 from ..k8s.labels import selector_labels, standard_labels
-from ..k8s.network import cidr_peer, ingress_spec, network_policy, ports
+from ..k8s.network import cidr_peers, ingress_spec, network_policy, ports
 from ..k8s.resources import container_resources
 from ..k8s.storage import volume_claim
 from ..k8s.workload import deployment, service, service_port, tcp_probes
@@ -253,7 +253,7 @@ class InClusterNfsServer(pulumi.ComponentResource):
             f"{name}-allow-nodes",
             namespace,
             "nfs-server-allow-node-mounts",
-            ingress_spec(selector, [cidr_peer(c) for c in sorted(args["node_cidrs"])], ports(NFS_PORT)),
+            ingress_spec(selector, cidr_peers(args["node_cidrs"]), ports(NFS_PORT)),
             labels,
             child,
         )

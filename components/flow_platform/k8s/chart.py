@@ -8,6 +8,7 @@ offline render and the policy pack see exactly what the cluster gets.
 
 import copy
 from collections.abc import Callable, Collection
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,24 @@ import pulumi_kubernetes as k8s
 import yaml
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: megabytes of CRDs in about a second
+
+
+@cache
+def chart_text(path: Path) -> str:
+    """A file of a vendored chart (templates' config files, Chart.yaml, values.yaml), read once."""
+    return path.read_text()
+
+
+@cache
+def _parsed(path: Path) -> Any:
+    return yaml.load(chart_text(path), Loader=_LOADER)
+
+
+def chart_yaml(path: Path) -> dict[str, Any]:
+    """A YAML file of a vendored chart (Chart.yaml, values.yaml), parsed once; a fresh copy each
+    call, so a caller's changes never leak into the next render."""
+    parsed: dict[str, Any] = copy.deepcopy(_parsed(path))
+    return parsed
 
 
 def merge_values(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -4,10 +4,13 @@ Each namespace starts closed in both directions (:func:`default_deny_spec`); com
 allow policies built from these functions, so every open flow is named in code and reviewable.
 """
 
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from .. import validation as v
 
 Protocol = Literal["TCP", "UDP", "SCTP"]
 
@@ -38,6 +41,11 @@ def namespace_peer(namespace: pulumi.Input[str]) -> dict[str, Any]:
 
 def cidr_peer(cidr: str) -> dict[str, Any]:
     return {"ipBlock": {"cidr": cidr}}
+
+
+def cidr_peers(cidrs: list[str]) -> list[dict[str, Any]]:
+    """One peer a CIDR block, sorted: the spec does not change with the config's order."""
+    return [cidr_peer(c) for c in sorted(cidrs)]
 
 
 def _one_rule_spec(
@@ -87,7 +95,21 @@ def api_server_egress_spec(pod_selector: dict[str, str], cidrs: list[str], port:
     The address comes from config: on EKS the API server endpoints are ENIs in the VPC, which a
     podSelector cannot match, so an ipBlock is the only precise rule.
     """
-    return egress_spec(pod_selector, [cidr_peer(c) for c in sorted(cidrs)], ports(port))
+    return egress_spec(pod_selector, cidr_peers(cidrs), ports(port))
+
+
+ENDPOINT_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "name": v.dns_label,
+    "cidrs": v.list_of(v.cidr, min_length=1),
+    "ports": v.list_of(v.port, min_length=1),
+}
+"""Checks of a named endpoint's args (``name``, ``cidrs``, ``ports``: a component's TypedDict of
+those three, such as ``ExternalEndpoint`` or ``DataEndpoint``)."""
+
+
+def endpoint_egress_spec(pod_selector: dict[str, str], endpoint: Mapping[str, Any]) -> dict[str, Any]:
+    """Egress from the selected pods to a named endpoint: its CIDR blocks, on its TCP ports."""
+    return egress_spec(pod_selector, cidr_peers(endpoint["cidrs"]), ports(*endpoint["ports"]))
 
 
 def network_policy(
@@ -103,3 +125,18 @@ def network_policy(
     # the spec is Kubernetes-shaped (camelCase) data, which the SDK passes through unchanged
     typed_spec: Any = spec
     return k8s.networking.v1.NetworkPolicy(resource_name, metadata=metadata, spec=typed_spec, opts=opts)
+
+
+def network_policies(
+    name: str,
+    namespace: pulumi.Input[str],
+    specs: dict[str, dict[str, Any]],
+    labels: dict[str, str],
+    opts: pulumi.ResourceOptions,
+    prefix: str = "",
+) -> None:
+    """One NetworkPolicy a spec, by policy name, each the child ``<name>-<policy name less
+    prefix>`` (stable names: renaming one replaces the policy)."""
+    for policy_name, spec in specs.items():
+        child_name = f"{name}-{policy_name.removeprefix(prefix)}"
+        network_policy(child_name, namespace, policy_name, spec, labels, opts)

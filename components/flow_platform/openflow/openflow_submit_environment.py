@@ -22,12 +22,13 @@ from .. import PACKAGE
 from .. import validation as v
 from ..k8s.labels import standard_labels
 from ..k8s.network import (
+    ENDPOINT_CHECKS,
     api_server_egress_spec,
-    cidr_peer,
     dns_egress_spec,
     egress_spec,
+    endpoint_egress_spec,
     ingress_spec,
-    network_policy,
+    network_policies,
     pod_peer,
     ports,
 )
@@ -233,17 +234,7 @@ ARGS = v.ArgsSpec(
         "api_server_cidrs": v.list_of(v.cidr, min_length=1),
         "api_server_port": v.port,
         "ui_clients": v.ArgsSpec("UiClients", UiClients, {"namespace": v.namespace_name, "labels": v.labels}),
-        "data_endpoints": v.list_of(
-            v.ArgsSpec(
-                "DataEndpoint",
-                DataEndpoint,
-                {
-                    "name": v.dns_label,
-                    "cidrs": v.list_of(v.cidr, min_length=1),
-                    "ports": v.list_of(v.port, min_length=1),
-                },
-            )
-        ),
+        "data_endpoints": v.list_of(v.ArgsSpec("DataEndpoint", DataEndpoint, ENDPOINT_CHECKS)),
         "submitter_groups": v.list_of(v.non_empty_text),
     },
     rules=[
@@ -408,11 +399,8 @@ def network_policy_specs(
             driver, [pod_peer(dict(ui_clients["labels"]), ui_clients["namespace"])], ports(UI_PORT)
         )
     for endpoint in data_endpoints or []:
-        peers = [cidr_peer(c) for c in sorted(endpoint["cidrs"])]
         for role, selector in ((DRIVER_ROLE, driver), (EXECUTOR_ROLE, executor)):
-            specs[f"openflow-{role}-to-{endpoint['name']}"] = egress_spec(
-                selector, peers, ports(*endpoint["ports"])
-            )
+            specs[f"openflow-{role}-to-{endpoint['name']}"] = endpoint_egress_spec(selector, endpoint)
     return specs
 
 
@@ -508,10 +496,7 @@ class OpenflowSubmitEnvironment(pulumi.ComponentResource):
             args.get("ui_clients"),
             args.get("data_endpoints"),
         )
-        for policy_name, spec in specs.items():
-            network_policy(
-                f"{name}-{policy_name.removeprefix('openflow-')}", namespace, policy_name, spec, labels, child
-            )
+        network_policies(name, namespace, specs, labels, child, prefix="openflow-")
 
         self.driver_service_account = pulumi.Output.from_input(DRIVER_SERVICE_ACCOUNT)
         self.executor_service_account = pulumi.Output.from_input(EXECUTOR_SERVICE_ACCOUNT)

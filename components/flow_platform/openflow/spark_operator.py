@@ -21,7 +21,7 @@ from .. import validation as v
 from ..aws.images import ImageRef
 from ..k8s.chart import custom_resource_definitions, register_objects
 from ..k8s.labels import standard_labels
-from ..k8s.network import api_server_egress_spec, dns_egress_spec, network_policy
+from ..k8s.network import api_server_egress_spec, dns_egress_spec, network_policies
 from ..k8s.resources import container_resources
 from ..k8s.security import restricted_pod_security_context
 from .spark_operator_chart import (
@@ -197,18 +197,11 @@ class SparkOperator(pulumi.ComponentResource):
         labels = standard_labels("spark-operator", args["env"], "openflow", component="operator")
         pods = operator_pod_labels(namespace)
         port = args.get("api_server_port", DEFAULT_API_SERVER_PORT)
-        for policy_name, spec in {
+        specs = {
             "spark-operator-allow-api-server": api_server_egress_spec(pods, args["api_server_cidrs"], port),
             "spark-operator-allow-dns": dns_egress_spec(pods),
-        }.items():
-            network_policy(
-                f"{name}-{policy_name.removeprefix('spark-operator-')}",
-                namespace,
-                policy_name,
-                spec,
-                labels,
-                child,
-            )
+        }
+        network_policies(name, namespace, specs, labels, child, prefix="spark-operator-")
         self.chart_version = pulumi.Output.from_input(str(chart_metadata()["version"]))
         self.controller_service_account = pulumi.Output.from_input(controller_name({}, namespace))
         self.register_outputs(

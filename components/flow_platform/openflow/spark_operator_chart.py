@@ -13,9 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..k8s.chart import load_documents, merge_values, unknown_value_keys
+from ..k8s.chart import chart_yaml, load_documents, merge_values, unknown_value_keys
 
 CHART_DIR = Path(__file__).parent / "chart"
 CHART_NAME = "spark-operator"
@@ -52,26 +50,14 @@ NOT_RENDERED = {
 """Values that switch on templates :func:`render` does not mirror; setting them true is refused."""
 
 
-@cache
-def _chart_file(relative: str) -> str:
-    return (CHART_DIR / relative).read_text()
-
-
 def chart_metadata() -> dict[str, Any]:
     """Chart.yaml (name, version, appVersion)."""
-    meta: dict[str, Any] = yaml.safe_load(_chart_file("Chart.yaml"))
-    return meta
-
-
-@cache
-def _default_values() -> dict[str, Any]:
-    values: dict[str, Any] = yaml.safe_load(_chart_file("values.yaml"))
-    return values
+    return chart_yaml(CHART_DIR / "Chart.yaml")
 
 
 def default_values() -> dict[str, Any]:
     """The chart's values.yaml (a fresh copy)."""
-    return merge_values(_default_values(), {})
+    return chart_yaml(CHART_DIR / "values.yaml")
 
 
 @cache
@@ -85,7 +71,7 @@ def crd_documents() -> tuple[dict[str, Any], ...]:
 
 def unknown_keys(override: dict[str, Any]) -> list[str]:
     """Keys of ``override`` that values.yaml does not have (Helm would ignore them silently)."""
-    return unknown_value_keys(override, _default_values(), FREE_FORM)
+    return unknown_value_keys(override, default_values(), FREE_FORM)
 
 
 def _lookup(values: dict[str, Any], dotted: str) -> Any:
@@ -607,7 +593,7 @@ def render(
     unknown = unknown_keys(overrides)
     if unknown:
         raise ValueError(f"not values of {CHART_NAME} {chart_metadata()['version']}: {', '.join(unknown)}")
-    values = merge_values(_default_values(), overrides)
+    values = merge_values(default_values(), overrides)
     switched_on = [f"{key} ({why})" for key, why in NOT_RENDERED.items() if _lookup(values, key)]
     if switched_on:
         raise ValueError(f"values flow-platform does not render: {'; '.join(switched_on)}")

@@ -11,11 +11,13 @@ from .. import validation as v
 from ..k8s.ingress import https_ingress_annotations
 from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import (
-    cidr_peer,
+    ENDPOINT_CHECKS,
+    cidr_peers,
     dns_egress_spec,
     egress_spec,
+    endpoint_egress_spec,
     ingress_spec,
-    network_policy,
+    network_policies,
     pod_peer,
     ports,
 )
@@ -189,17 +191,7 @@ ARGS = v.ArgsSpec(
             "LicenseServerPeer", LicenseServerPeer, {"namespace": v.namespace_name, "labels": v.labels}
         ),
         "license_server_cidrs": v.list_of(v.cidr, min_length=1),
-        "external_endpoints": v.list_of(
-            v.ArgsSpec(
-                "ExternalEndpoint",
-                ExternalEndpoint,
-                {
-                    "name": v.dns_label,
-                    "cidrs": v.list_of(v.cidr, min_length=1),
-                    "ports": v.list_of(v.port, min_length=1),
-                },
-            )
-        ),
+        "external_endpoints": v.list_of(v.ArgsSpec("ExternalEndpoint", ExternalEndpoint, ENDPOINT_CHECKS)),
     },
     rules=[v.rule("license_server_cidrs", _one_license_rule), v.not_below("memory_limit", "memory")],
 )
@@ -397,22 +389,12 @@ class FlowHeadnode(pulumi.ComponentResource):
         if args.get("license_server_cidrs"):
             rules["flowheadnode-allow-license-server"] = egress_spec(
                 selector,
-                [cidr_peer(c) for c in sorted(args["license_server_cidrs"])],
+                cidr_peers(args["license_server_cidrs"]),
                 ports(LMGRD_PORT, VENDOR_PORT),
             )
         for endpoint in args.get("external_endpoints", []):
-            rules[f"flowheadnode-allow-{endpoint['name']}"] = egress_spec(
-                selector, [cidr_peer(c) for c in sorted(endpoint["cidrs"])], ports(*endpoint["ports"])
-            )
-        for policy_name, spec in rules.items():
-            network_policy(
-                f"{name}-{policy_name.removeprefix('flowheadnode-')}",
-                namespace,
-                policy_name,
-                spec,
-                labels,
-                child,
-            )
+            rules[f"flowheadnode-allow-{endpoint['name']}"] = endpoint_egress_spec(selector, endpoint)
+        network_policies(name, namespace, rules, labels, child, prefix="flowheadnode-")
 
 
 def ingress_annotations(cluster_issuer: str | None) -> dict[str, str]:
