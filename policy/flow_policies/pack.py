@@ -18,7 +18,7 @@ from pulumi_policy.proxy import UnknownValueError, _DictProxy, _ListProxy
 from . import aws, cluster, stack, workloads
 from .core import UNKNOWN, UNKNOWN_SENTINELS, Resource, plain, type_parts
 from .pods import FLINK_GROUP, LONG_RUNNING_KINDS, POD_SPEC_PATHS, SPARK_GROUP
-from .speed import memo_by_identity
+from .speed import LazyStruct, memo_by_identity
 
 ResourceRule = Callable[[Resource, Mapping[str, Any]], list[str]]
 StackRule = Callable[[Sequence[Resource], Mapping[str, Any]], list[tuple[str, str]]]
@@ -353,6 +353,8 @@ RULES = [
 
 def _unknown_keys(rule: Rule, config: Mapping[str, Any]) -> list[str]:
     """Typos in a policy's config are violations, not silently ignored settings."""
+    if not config or config.keys() <= rule.properties.keys():
+        return []
     extra = sorted(set(config) - set(rule.properties) - {"enforcementLevel"})
     return [
         f"policy config for {rule.name!r} has unknown key {key!r}; allowed: {sorted(rule.properties)}"
@@ -364,6 +366,8 @@ def _raw(value: Any) -> Any:
     """pulumi_policy's unknown-checking proxy as plain data, unknowns as UNKNOWN, read through the
     proxies' ``__target`` (the same hook pulumi_policy's serializer uses) instead of raising per field."""
     kind = type(value)
+    if kind is LazyStruct:  # read field by field, each as this function would (see .speed)
+        return value
     if kind is _DictProxy:
         return {k: _raw(v) for k, v in value["__target"].items()}
     if kind is _ListProxy:

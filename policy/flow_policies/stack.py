@@ -34,12 +34,15 @@ def _default_deny(resource: Resource) -> bool:
 
 def namespace_guardrails(resources: Sequence[Resource], config: Config) -> list[tuple[str, str]]:
     """Every namespace has a LimitRange, a ResourceQuota, a PSA enforce label and a default deny."""
-    out = []
+    out: list[tuple[str, str]] = []
+    if any(dig(r.props, "metadata", "namespace") is UNKNOWN for r in resources):
+        return out  # a resource whose namespace is unknown may hold what is missing
+    by_namespace: dict[str | None, list[Resource]] = {}  # one pass, not one per namespace
+    for r in resources:
+        by_namespace.setdefault(r.namespace, []).append(r)
     for ns in (r for r in resources if r.type == "kubernetes:core/v1:Namespace"):
         name = ns.object_name
-        inside = [r for r in resources if r.namespace == name]
-        if any(dig(r.props, "metadata", "namespace") is UNKNOWN for r in resources):
-            continue  # a resource whose namespace is unknown may hold what is missing
+        inside = by_namespace.get(name, [])
         kinds = {r.type.rsplit(":", 1)[-1] for r in inside}
         missing = [k for k in ("LimitRange", "ResourceQuota") if k not in kinds]
         if not any(r.type.endswith(":NetworkPolicy") and _default_deny(r) for r in inside):
