@@ -50,32 +50,6 @@ ENVS = ("dev", "tst", "uat", "prd")
 BEGIN, END = "<!-- bench_speed: begin -->", "<!-- bench_speed: end -->"
 
 
-def replay_program(registrations: list[Registration]) -> Callable[[], None]:
-    """A program registering ``registrations`` (in registration order) with the bare SDK."""
-
-    def program() -> None:
-        made: dict[str, pulumi.Resource] = {}
-        for reg in registrations:
-            parent = made.get(reg.parent or "")
-            provider = made.get(reg.provider or "")
-            depends = [made[u] for u in reg.options.get("depends_on", []) if u in made]
-            opts = pulumi.ResourceOptions(
-                parent=parent,
-                provider=provider if isinstance(provider, pulumi.ProviderResource) else None,
-                depends_on=depends,
-                protect=bool(reg.options.get("protect")),
-            )
-            if reg.type.startswith("pulumi:providers:"):
-                package = reg.type.removeprefix("pulumi:providers:")
-                made[reg.urn] = pulumi.ProviderResource(package, reg.name, dict(reg.inputs), opts)
-            elif reg.custom:
-                made[reg.urn] = pulumi.CustomResource(reg.type, reg.name, dict(reg.inputs), opts)
-            else:
-                made[reg.urn] = pulumi.ComponentResource(reg.type, reg.name, None, opts)
-
-    return program
-
-
 def _typed_class(type_: str) -> type[pulumi.CustomResource] | None:
     """The SDK's own class for a type token, from the resource modules the SDK packages register."""
     pkg, mod, _ = type_.split(":")
@@ -96,12 +70,23 @@ def _snake(key: str) -> str:
 CUSTOM_RESOURCE_KEYS = {"apiVersion", "kind", "metadata", "spec"}
 
 
-def typed_replay_program(registrations: list[Registration]) -> Callable[[], None]:
-    """Like ``replay_program``, but each custom resource through the SDK's typed class (``Deployment``,
-    ``Repository``, ...), as a hand-written bare-SDK program would: the SDK's own cost for the same
-    resources; custom resources (FlinkDeployment, ...) through ``apiextensions.CustomResource``.
-    ``tests/test_bench_replay.py`` checks that both replays register exactly what the program did."""
-    classes = {r.type: _typed_class(r.type) for r in registrations if r.custom}
+def replay_program(registrations: list[Registration], typed: bool = False) -> Callable[[], None]:
+    """A program registering ``registrations`` (in registration order) with the bare SDK.
+
+    ``typed``: each custom resource through the SDK's own class (``Deployment``, ``Repository``, ...;
+    custom resources such as FlinkDeployment through ``apiextensions.CustomResource``), as a
+    hand-written bare-SDK program would; otherwise through bare ``pulumi.CustomResource``.
+    ``tests/test_bench_replay.py`` checks that both register exactly what the program did."""
+    classes = {r.type: _typed_class(r.type) for r in registrations if r.custom} if typed else {}
+
+    def custom(reg: Registration, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+        cls = classes.get(reg.type)
+        snake = {_snake(k): v for k, v in reg.inputs.items()}
+        if cls is not None:
+            return cls(reg.name, opts, **snake)
+        if typed and reg.type.startswith("kubernetes:") and set(reg.inputs) <= CUSTOM_RESOURCE_KEYS:
+            return CustomResource(reg.name, opts=opts, **snake)
+        return pulumi.CustomResource(reg.type, reg.name, dict(reg.inputs), opts)
 
     def program() -> None:
         made: dict[str, pulumi.Resource] = {}
@@ -115,18 +100,11 @@ def typed_replay_program(registrations: list[Registration]) -> Callable[[], None
                 depends_on=depends,
                 protect=bool(reg.options.get("protect")),
             )
-            cls = classes.get(reg.type) if reg.custom else None
             if reg.type.startswith("pulumi:providers:"):
                 package = reg.type.removeprefix("pulumi:providers:")
                 made[reg.urn] = pulumi.ProviderResource(package, reg.name, dict(reg.inputs), opts)
-            elif cls is not None:
-                made[reg.urn] = cls(reg.name, opts, **{_snake(k): v for k, v in reg.inputs.items()})
-            elif reg.type.startswith("kubernetes:") and set(reg.inputs) <= CUSTOM_RESOURCE_KEYS:
-                made[reg.urn] = CustomResource(
-                    reg.name, opts=opts, **{_snake(k): v for k, v in reg.inputs.items()}
-                )
             elif reg.custom:
-                made[reg.urn] = pulumi.CustomResource(reg.type, reg.name, dict(reg.inputs), opts)
+                made[reg.urn] = custom(reg, opts)
             else:
                 made[reg.urn] = pulumi.ComponentResource(reg.type, reg.name, None, opts)
 
@@ -149,7 +127,7 @@ def stack_ratios(pairs: int) -> list[tuple[str, int, float, float, float, float,
         monitor = RecordingMonitor(FlowMocks())
         run_program(env, config, secrets, monitor=monitor, project_dir=ROOT)  # warm-up; registration order
         registrations = list(monitor.registrations)
-        typed, untyped = typed_replay_program(registrations), replay_program(registrations)
+        typed, untyped = replay_program(registrations, typed=True), replay_program(registrations)
 
         def ours() -> None:
             run_program(env, config, secrets, project_dir=ROOT)  # noqa: B023

@@ -43,7 +43,7 @@ def test_both_replays_register_what_the_program_registered(env: str) -> None:
     program = RecordingMonitor(FlowMocks())
     run_program(env, config, secrets, monitor=program, project_dir=ROOT)
     registrations = list(program.registrations)
-    for replay in (bench.typed_replay_program(registrations), bench.replay_program(registrations)):
+    for replay in (bench.replay_program(registrations, typed=True), bench.replay_program(registrations)):
         replayed = RecordingMonitor(FlowMocks())
         run_program(env, {}, [], program=replay, monitor=replayed)
         assert _shape(list(replayed.registrations)) == _shape(registrations)
