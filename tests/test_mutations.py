@@ -22,15 +22,14 @@ import prometheus_rule_crd
 import pytest
 import referencing
 import yaml
-from conftest import DATA, ENVS, ROOT, data_yaml, raw_stack_yaml
-from flow_platform.flink.configuration import OPERATOR_VERSION
+from conftest import ENVS, ROOT, raw_stack_yaml
 from flow_platform_stacks.config.stack import SYSTEMS
 from flow_platform_stacks.errors import ConfigError, Problem
 from flow_platform_stacks.loader import check_texts
 from flow_platform_stacks.tooling.cli import main
 from flow_platform_stacks.tooling.harness import FlowMocks, RecordingMonitor, read_stack_file, run_program
 from flow_platform_stacks.tooling.render import kubernetes_objects
-from test_schemas import SPARK_GROUP, spark_crd_validator
+from test_schemas import SPARK_GROUP, flink_crd_validator, spark_crd_validator
 
 SEED = 20261123
 PER_ENV = 200
@@ -184,39 +183,11 @@ def _k8s_validator(kind: str, api_version: str) -> Any:
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
-@functools.cache
-def _crd_validator(kind: str) -> Any:
-    plural = {"FlinkDeployment": "flinkdeployments", "FlinkSessionJob": "flinksessionjobs"}.get(
-        kind, "flinkstatesnapshots"
-    )
-    path = (
-        DATA / "crds" / f"flink-kubernetes-operator-{OPERATOR_VERSION}" / f"{plural}.flink.apache.org-v1.yml"
-    )
-    crd = data_yaml(path)
-    [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta1"]
-    schema = _strict(version["schema"]["openAPIV3Schema"])
-    schema["properties"].update(
-        apiVersion={"type": "string"}, kind={"type": "string"}, metadata={"type": "object"}
-    )
-    return jsonschema.Draft7Validator(schema)
-
-
-def _strict(schema: Any) -> Any:
-    if isinstance(schema, dict):
-        out = {k: _strict(v) for k, v in schema.items() if not k.startswith("x-kubernetes")}
-        if schema.get("type") == "object" and "properties" in schema and "additionalProperties" not in schema:
-            out["additionalProperties"] = False
-        return out
-    if isinstance(schema, list):
-        return [_strict(v) for v in schema]
-    return schema
-
-
 def _schema_errors(objects: list[dict[str, Any]]) -> list[str]:
     errors = []
     for obj in objects:
         if obj["apiVersion"].startswith("flink.apache.org/"):
-            validator = _crd_validator(obj["kind"])
+            validator = flink_crd_validator(obj["kind"])
         elif obj["apiVersion"].startswith(SPARK_GROUP):
             validator = spark_crd_validator(obj["kind"])
         elif obj["apiVersion"].startswith(prometheus_rule_crd.API_GROUP):

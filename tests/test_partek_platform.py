@@ -626,3 +626,14 @@ def test_building_blocks_refuse_what_kubernetes_would() -> None:
     assert component_depends_on(pulumi.ResourceOptions()) == []
     with pytest.raises(TypeError, match="resource or a list of resources"):
         component_depends_on(pulumi.ResourceOptions(depends_on=pulumi.Output.from_input([])))  # type: ignore[arg-type]
+
+
+def test_optional_pod_fields_appear_only_when_set() -> None:
+    from flow_platform.k8s.workload import scheduling_fields
+
+    assert scheduling_fields() == {}
+    assert scheduling_fields("", []) == {}
+    assert scheduling_fields("flow-critical", ["upstream"]) == {
+        "priorityClassName": "flow-critical",
+        "imagePullSecrets": [{"name": "upstream"}],
+    }

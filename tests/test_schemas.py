@@ -34,6 +34,17 @@ def test_every_rendered_object_is_valid_kubernetes_1_32_in_strict_mode(env_stack
 SPARK_GROUP = "sparkoperator.k8s.io/"
 
 
+def _served_schema(crd: dict[str, Any], version: str) -> dict[str, Any]:
+    """A CRD version's openAPIV3Schema as the API server applies it (strict, root fields implied)."""
+    [served] = [v for v in crd["spec"]["versions"] if v["name"] == version]
+    schema: dict[str, Any] = _strict(served["schema"]["openAPIV3Schema"])
+    # apiVersion, kind and metadata are implied at the root of every custom resource
+    schema["properties"].update(
+        apiVersion={"type": "string"}, kind={"type": "string"}, metadata={"type": "object"}
+    )
+    return schema
+
+
 @functools.cache
 def spark_crd_validator(kind: str) -> Any:
     """A spark-operator 2.5.2 custom resource's v1beta2 schema, from the CRDs shipped with the
@@ -41,12 +52,7 @@ def spark_crd_validator(kind: str) -> Any:
     from flow_platform.openflow import spark_operator_chart
 
     [crd] = [d for d in spark_operator_chart.crd_documents() if d["spec"]["names"]["kind"] == kind]
-    [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta2"]
-    schema = _strict(version["schema"]["openAPIV3Schema"])
-    schema["properties"].update(
-        apiVersion={"type": "string"}, kind={"type": "string"}, metadata={"type": "object"}
-    )
-    return jsonschema.Draft7Validator(schema)
+    return jsonschema.Draft7Validator(_served_schema(crd, "v1beta2"))
 
 
 @functools.cache
@@ -59,14 +65,13 @@ def _crd_schema(kind: str) -> dict[str, Any]:
     path = (
         DATA / "crds" / f"flink-kubernetes-operator-{OPERATOR_VERSION}" / f"{plural}.flink.apache.org-v1.yml"
     )
-    crd = data_yaml(path)
-    [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta1"]
-    schema = _strict(version["schema"]["openAPIV3Schema"])
-    # apiVersion, kind and metadata are implied at the root of every custom resource
-    schema["properties"].update(
-        apiVersion={"type": "string"}, kind={"type": "string"}, metadata={"type": "object"}
-    )
-    return schema
+    return _served_schema(data_yaml(path), "v1beta1")
+
+
+@functools.cache
+def flink_crd_validator(kind: str) -> Any:
+    """A Flink operator custom resource's v1beta1 schema, from the release's CRDs (tests/data)."""
+    return jsonschema.Draft7Validator(_crd_schema(kind))
 
 
 def _strict(schema: Any) -> Any:

@@ -233,6 +233,9 @@ conf = (
     .set("spark.kubernetes.driver.pod.name", os.environ["DRIVER_POD"])
     .set("spark.driver.host", "127.0.0.1")
     .set("spark.driver.bindAddress", "127.0.0.1")
+    # no kubelet runs the executors, so none ever registers: don't wait the default 30 s for them
+    # in SparkContext() (TaskSchedulerImpl.waitBackendReady); the API calls are the same
+    .set("spark.scheduler.maxRegisteredResourcesWaitingTime", "1s")
 )
 sc = SparkContext(conf=conf)
 print("APP", sc.applicationId, flush=True)

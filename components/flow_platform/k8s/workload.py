@@ -5,6 +5,8 @@ from typing import Any, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .rollout import rollout_timeouts
+
 Strategy = Literal["Recreate", "RollingUpdate"]
 
 
@@ -98,6 +100,56 @@ def deployment(
         "template": {"metadata": template_metadata, "spec": pod_spec},
     }
     return k8s.apps.v1.Deployment(resource_name, metadata=metadata, spec=spec, opts=opts)
+
+
+def single_pod_deployment(
+    name: str,
+    app: str,
+    namespace: pulumi.Input[str],
+    labels: dict[str, str],
+    selector: dict[str, str],
+    pod_spec: dict[str, Any],
+    startup_seconds: int,
+    grace_seconds: int,
+    depends_on: list[pulumi.Resource],
+    opts: pulumi.ResourceOptions,
+    pod_annotations: "pulumi.Input[dict[str, str]] | None" = None,
+) -> "k8s.apps.v1.Deployment":
+    """The one pod of a single writer (``Recreate``: never two at once) and a PDB that lets no drain
+    evict it: what it serves (every license check, every running job) stops while it moves, so a
+    move is planned, not a side effect of a node upgrade. Children ``<name>-deployment`` and
+    ``<name>-disruption-budget``."""
+    workload = deployment(
+        f"{name}-deployment",
+        app,
+        namespace,
+        labels,
+        selector,
+        pod_spec,
+        replicas=1,
+        strategy="Recreate",
+        pod_annotations=pod_annotations,
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(
+                depends_on=depends_on, custom_timeouts=rollout_timeouts(startup_seconds, grace_seconds)
+            ),
+        ),
+    )
+    pod_disruption_budget(f"{name}-disruption-budget", app, namespace, labels, selector, 0, opts)
+    return workload
+
+
+def scheduling_fields(
+    priority_class_name: str | None = None, image_pull_secrets: list[str] | None = None
+) -> dict[str, Any]:
+    """The optional pod spec fields a component's args may set: none of them when unset."""
+    fields: dict[str, Any] = {}
+    if priority_class_name:
+        fields["priorityClassName"] = priority_class_name
+    if image_pull_secrets:
+        fields["imagePullSecrets"] = [{"name": n} for n in image_pull_secrets]
+    return fields
 
 
 def service(

@@ -10,15 +10,15 @@ from .. import validation as v
 from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import dns_egress_spec, ingress_spec, network_policy, pod_peer, ports
 from ..k8s.resources import container_resources
-from ..k8s.rollout import checksum_annotations, rollout_timeouts
+from ..k8s.rollout import checksum_annotations
 from ..k8s.security import restricted_container_security_context
 from ..k8s.storage import volume_claim
 from ..k8s.workload import (
     component_depends_on,
-    deployment,
-    pod_disruption_budget,
+    scheduling_fields,
     service,
     service_port,
+    single_pod_deployment,
     tcp_probes,
 )
 from .flexlm_admission import flexlm_binding_spec, flexlm_policy_spec
@@ -157,27 +157,21 @@ class FlexLMServer(pulumi.ComponentResource):
             spec=binding_spec,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[policy])),
         )
-        deployment(
-            f"{name}-deployment",
+        # one pod serves every license check: a drain waits for a planned move (see the README)
+        single_pod_deployment(
+            name,
             NAME,
             namespace,
             labels,
             selector,
             pod_spec,
-            replicas=1,
-            strategy="Recreate",
+            STARTUP_SECONDS,
+            GRACE_SECONDS,
+            [*component_depends_on(opts), license_secret, claim, policy, binding],
+            child,
             # the init container copies the license once per start: a new license must roll the pod
             pod_annotations=checksum_annotations({"license": args["license"]}),
-            opts=pulumi.ResourceOptions.merge(
-                child,
-                pulumi.ResourceOptions(
-                    depends_on=[*component_depends_on(opts), license_secret, claim, policy, binding],
-                    custom_timeouts=rollout_timeouts(STARTUP_SECONDS, GRACE_SECONDS),
-                ),
-            ),
         )
-        # one pod serves every license check: a drain waits for a planned move (see the README)
-        pod_disruption_budget(f"{name}-disruption-budget", NAME, namespace, labels, selector, 0, child)
         svc = service(
             f"{name}-service",
             service_name,
@@ -246,17 +240,12 @@ def flexlm_pod_spec(
         "runAsGroup": 0,
     }
     mounts = [{"name": "licenses", "mountPath": LICENSE_DIR}]
-    extra: dict[str, Any] = {}
-    if priority_class_name:
-        extra["priorityClassName"] = priority_class_name
-    if image_pull_secrets:
-        extra["imagePullSecrets"] = [{"name": n} for n in image_pull_secrets]
     return {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "terminationGracePeriodSeconds": GRACE_SECONDS,
-        **extra,
+        **scheduling_fields(priority_class_name, image_pull_secrets),
         "initContainers": [
             {
                 "name": "install-license",

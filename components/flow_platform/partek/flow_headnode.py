@@ -22,15 +22,15 @@ from ..k8s.network import (
     ports,
 )
 from ..k8s.resources import container_resources
-from ..k8s.rollout import checksum_annotations, rollout_timeouts
+from ..k8s.rollout import checksum_annotations
 from ..k8s.security import restricted_container_security_context, restricted_pod_security_context
 from ..k8s.workload import (
     component_depends_on,
-    deployment,
     http_probes,
-    pod_disruption_budget,
+    scheduling_fields,
     service,
     service_port,
+    single_pod_deployment,
 )
 from .licensing import LMGRD_PORT, VENDOR_PORT
 from .sizing import TRUSTSTORE_PATH, HeadnodeMode, catalina_opts
@@ -289,30 +289,22 @@ class FlowHeadnode(pulumi.ComponentResource):
             "terminationGracePeriodSeconds": GRACE_SECONDS,
             "containers": [container],
             "volumes": volumes,
+            **scheduling_fields(args.get("priority_class_name"), args.get("image_pull_secrets")),
         }
-        if args.get("priority_class_name"):
-            pod_spec["priorityClassName"] = args["priority_class_name"]
-        if args.get("image_pull_secrets"):
-            pod_spec["imagePullSecrets"] = [{"name": n} for n in args["image_pull_secrets"]]
-        deployment(
-            f"{name}-deployment",
+        # the only headnode: running jobs and sessions live here, so a drain waits for a planned move
+        single_pod_deployment(
+            name,
             NAME,
             namespace,
             labels,
             selector,
             pod_spec,
-            replicas=1,
-            strategy="Recreate",
+            STARTUP_SECONDS,
+            GRACE_SECONDS,
+            depends,
+            child,
             pod_annotations=checksum_annotations(read_once) if read_once else None,
-            opts=pulumi.ResourceOptions.merge(
-                child,
-                pulumi.ResourceOptions(
-                    depends_on=depends, custom_timeouts=rollout_timeouts(STARTUP_SECONDS, GRACE_SECONDS)
-                ),
-            ),
         )
-        # the only headnode: running jobs and sessions live here, so a drain waits for a planned move
-        pod_disruption_budget(f"{name}-disruption-budget", NAME, namespace, labels, selector, 0, child)
         svc = service(
             f"{name}-service",
             NAME,

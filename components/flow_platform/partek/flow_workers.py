@@ -14,6 +14,7 @@ from ..k8s.workload import (
     component_depends_on,
     deployment,
     pod_disruption_budget,
+    scheduling_fields,
     spread_across_zones_and_nodes,
 )
 from .flow_headnode import AKKA_PORT, FLOW_UID, LICENSING_PORT, WORKER_LABELS_NAME, WORKER_PORT
@@ -139,9 +140,8 @@ class FlowWorkers(pulumi.ComponentResource):
             "topologySpreadConstraints": spread_across_zones_and_nodes(selector),
             "containers": [container],
             "volumes": [{"name": "home-flow", "persistentVolumeClaim": {"claimName": args["home_claim"]}}],
+            **scheduling_fields(image_pull_secrets=args.get("image_pull_secrets")),
         }
-        if args.get("image_pull_secrets"):
-            pod_spec["imagePullSecrets"] = [{"name": n} for n in args["image_pull_secrets"]]
         deployment(
             f"{name}-deployment",
             WORKER_LABELS_NAME,
