@@ -144,14 +144,13 @@ def test_config_choices_are_the_components_enums() -> None:
     """Where a config model spells a choice as a Literal, it is exactly the component's enum."""
     from typing import get_args
 
-    from flow_platform.aws.efs_shared_volume import IA_TRANSITIONS, ThroughputMode
+    from flow_platform.aws.efs_shared_volume import ThroughputMode
     from flow_platform.k8s import PSA_LEVELS, PodSecurityLevel
     from flow_platform.partek import HeadnodeMode
     from flow_platform_stacks.config import aws
     from flow_platform_stacks.systems.partek import config as partek
 
     assert get_args(aws.ThroughputMode) == tuple(m.value for m in ThroughputMode)
-    assert get_args(aws.TransitionToIa) == IA_TRANSITIONS
     assert get_args(partek.HeadnodeConfig.model_fields["mode"].annotation) == tuple(
         m.value for m in HeadnodeMode
     )

@@ -3,7 +3,7 @@
 import hashlib
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, Required, TypedDict
+from typing import Any, Literal, Required, TypedDict, get_args
 
 import pulumi
 import pulumi_aws as aws
@@ -57,7 +57,7 @@ class ThroughputMode(StrEnum):
     """A fixed rate, ``provisioned_throughput_mibps``."""
 
 
-IA_TRANSITIONS = (
+TransitionToIa = Literal[
     "AFTER_1_DAY",
     "AFTER_7_DAYS",
     "AFTER_14_DAYS",
@@ -67,8 +67,10 @@ IA_TRANSITIONS = (
     "AFTER_180_DAYS",
     "AFTER_270_DAYS",
     "AFTER_365_DAYS",
-)
-"""``transition_to_ia`` values the EFS API accepts."""
+]
+"""``transition_to_ia`` values the EFS API accepts; the stack config's type of ``transitionToIa``
+(the Args field stays ``str``: the schema inference has no Literal)."""
+IA_TRANSITIONS: tuple[str, ...] = get_args(TransitionToIa)
 DEFAULT_THROUGHPUT_MODE = ThroughputMode.ELASTIC.value
 DEFAULT_UID = 1000
 DEFAULT_GID = 1000

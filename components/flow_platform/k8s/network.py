@@ -107,6 +107,11 @@ ENDPOINT_CHECKS: dict[str, Callable[[Any], Any]] = {
 those three, such as ``ExternalEndpoint`` or ``DataEndpoint``)."""
 
 
+PEER_CHECKS: dict[str, Callable[[Any], Any]] = {"namespace": v.namespace_name, "labels": v.labels}
+"""Checks of a peer's args (``namespace``, ``labels``: pods in another namespace a rule admits or
+reaches, such as ``UiClients`` or ``LicenseServerPeer``)."""
+
+
 def endpoint_egress_spec(pod_selector: dict[str, str], endpoint: Mapping[str, Any]) -> dict[str, Any]:
     """Egress from the selected pods to a named endpoint: its CIDR blocks, on its TCP ports."""
     return egress_spec(pod_selector, cidr_peers(endpoint["cidrs"]), ports(*endpoint["ports"]))

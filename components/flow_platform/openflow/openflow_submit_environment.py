@@ -23,6 +23,7 @@ from .. import validation as v
 from ..k8s.labels import standard_labels
 from ..k8s.network import (
     ENDPOINT_CHECKS,
+    PEER_CHECKS,
     api_server_egress_spec,
     dns_egress_spec,
     egress_spec,
@@ -233,7 +234,7 @@ ARGS = v.ArgsSpec(
         "on_demand_claim_size": v.storage,
         "api_server_cidrs": v.list_of(v.cidr, min_length=1),
         "api_server_port": v.port,
-        "ui_clients": v.ArgsSpec("UiClients", UiClients, {"namespace": v.namespace_name, "labels": v.labels}),
+        "ui_clients": v.ArgsSpec("UiClients", UiClients, PEER_CHECKS),
         "data_endpoints": v.list_of(v.ArgsSpec("DataEndpoint", DataEndpoint, ENDPOINT_CHECKS)),
         "submitter_groups": v.list_of(v.non_empty_text),
     },

@@ -12,6 +12,7 @@ from ..k8s.ingress import https_ingress_annotations
 from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import (
     ENDPOINT_CHECKS,
+    PEER_CHECKS,
     cidr_peers,
     dns_egress_spec,
     egress_spec,
@@ -187,9 +188,7 @@ ARGS = v.ArgsSpec(
         "acme_http01": v.boolean,
         "ingress_controller_namespace": v.namespace_name,
         "ingress_controller_labels": v.labels,
-        "license_server": v.ArgsSpec(
-            "LicenseServerPeer", LicenseServerPeer, {"namespace": v.namespace_name, "labels": v.labels}
-        ),
+        "license_server": v.ArgsSpec("LicenseServerPeer", LicenseServerPeer, PEER_CHECKS),
         "license_server_cidrs": v.list_of(v.cidr, min_length=1),
         "external_endpoints": v.list_of(v.ArgsSpec("ExternalEndpoint", ExternalEndpoint, ENDPOINT_CHECKS)),
     },

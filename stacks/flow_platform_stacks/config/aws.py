@@ -7,6 +7,7 @@ from flow_platform import validation
 from flow_platform.aws import ecr_mirror as mirror_defaults
 from flow_platform.aws import efs_shared_volume as efs_defaults
 from flow_platform.aws import image_copy_job as copy_defaults
+from flow_platform.aws.efs_shared_volume import TransitionToIa
 from flow_platform.aws.images import max_prefix_length
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -122,18 +123,6 @@ class ClusterStack(Strict):
 
 
 ThroughputMode = Literal["elastic", "bursting", "provisioned"]
-TransitionToIa = Literal[
-    "AFTER_1_DAY",
-    "AFTER_7_DAYS",
-    "AFTER_14_DAYS",
-    "AFTER_30_DAYS",
-    "AFTER_60_DAYS",
-    "AFTER_90_DAYS",
-    "AFTER_180_DAYS",
-    "AFTER_270_DAYS",
-    "AFTER_365_DAYS",
-]
-
 
 AWS_CRON = re.compile(r"^cron\((\S+\s+){5}\S+\)$")
 

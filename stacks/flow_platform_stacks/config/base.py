@@ -92,6 +92,30 @@ def check_cidrs(value: list[str]) -> list[str]:
     return sorted(value)
 
 
+class Endpoint(Strict):
+    """A named external endpoint a workload may reach (one egress NetworkPolicy): Partek's
+    ``externalEndpoints``, openflow's ``dataEndpoints``."""
+
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$")
+    cidrs: list[str] = Field(min_length=1)
+    ports: list[int] = Field(min_length=1)
+
+    @field_validator("cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        return check_cidrs(value)
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value: list[int]) -> list[int]:
+        for i, port in enumerate(value):
+            try:
+                validation.port(port)
+            except ValueError as exc:
+                raise KeyProblem([i], str(exc)) from None
+        return value
+
+
 class ApiServer(Strict):
     """Where the Kubernetes API server is, for NetworkPolicy egress of workloads that call it."""
 

@@ -15,7 +15,15 @@ from flow_platform.k8s import Quantity
 from flow_platform.openflow import SPARK_IMAGE, SPARK_VERSION, memory_overhead_mib, pod_memory_mib
 from pydantic import Field, field_validator, model_validator
 
-from ...config.base import ImageConfig, NamespaceName, ObjectName, Storage, Strict, SystemConfig, check_cidrs
+from ...config.base import (
+    Endpoint,
+    ImageConfig,
+    NamespaceName,
+    ObjectName,
+    Storage,
+    Strict,
+    SystemConfig,
+)
 from ...errors import KeyProblem
 from .operator import ApplicationConfig, SparkOperatorConfig, check_applications
 
@@ -141,27 +149,6 @@ class OnDemandClaimsConfig(Strict):
     size: Storage = Field(default_factory=lambda: Quantity.parse("100Gi"))
 
 
-class DataEndpointConfig(Strict):
-    """Where jobs read or write data (an egress rule for drivers and executors)."""
-
-    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$")
-    cidrs: list[str] = Field(min_length=1)
-    ports: list[int] = Field(min_length=1)
-
-    @field_validator("cidrs")
-    @classmethod
-    def _cidrs(cls, value: list[str]) -> list[str]:
-        return check_cidrs(value)
-
-    @field_validator("ports")
-    @classmethod
-    def _ports(cls, value: list[int]) -> list[int]:
-        for i, port in enumerate(value):
-            if not 1 <= port <= 65535:
-                raise KeyProblem([i], f"port {port} is not between 1 and 65535")
-        return value
-
-
 class UiClientsConfig(Strict):
     """Pods allowed to reach the driver UI on 4040 (``kubectl port-forward`` needs no rule)."""
 
@@ -186,7 +173,7 @@ class OpenflowConfig(SystemConfig):
     """How many jobs may run at once at their largest: the quota must hold them all."""
     submitter_groups: list[str] = Field(default_factory=list)
     """Kubernetes groups allowed to spark-submit into the namespace (a Role for exactly that)."""
-    data_endpoints: list[DataEndpointConfig] = Field(default_factory=list)
+    data_endpoints: list[Endpoint] = Field(default_factory=list)
     ui_clients: UiClientsConfig | None = None
     spark_operator: SparkOperatorConfig | None = None
     """This environment's kubeflow spark-operator (17s: systems/openflow/operator.py)."""

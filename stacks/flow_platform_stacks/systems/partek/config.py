@@ -2,7 +2,6 @@
 
 from typing import Any, Literal, Self
 
-from flow_platform import validation
 from flow_platform.k8s import Quantity
 from flow_platform.partek import (
     HOME_NOMINAL_CAPACITY,
@@ -20,6 +19,7 @@ from ...config.base import (
     DNS_LABEL,
     HOSTNAME,
     Cpu,
+    Endpoint,
     ImageConfig,
     Memory,
     ObjectName,
@@ -30,30 +30,6 @@ from ...config.base import (
 )
 from ...config.rules import check_mode_fields
 from ...errors import SECRET_MASK, KeyProblem
-
-
-class Endpoint(Strict):
-    """A named external endpoint a workload may reach (egress NetworkPolicy)."""
-
-    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$")
-    cidrs: list[str] = Field(min_length=1)
-    ports: list[int] = Field(min_length=1)
-
-    @field_validator("cidrs")
-    @classmethod
-    def _cidrs(cls, value: list[str]) -> list[str]:
-        return check_cidrs(value)
-
-    @field_validator("ports")
-    @classmethod
-    def _ports(cls, value: list[int]) -> list[int]:
-        for i, port in enumerate(value):
-            try:
-                validation.port(port)
-            except ValueError as exc:
-                raise KeyProblem([i], str(exc)) from None
-        return value
-
 
 DEFAULT_HOME_SIZE = "500Gi"
 PARTEK_REGISTRY = "registry.partek.com"
