@@ -7,6 +7,7 @@ import pulumi_aws as aws
 
 from .. import PACKAGE
 from .. import validation as v
+from ..k8s.storage import stateful_options
 from .documents import lifecycle_policy, pull_through_import_policy
 from .image_copy_job import DEFAULT_SCHEDULE, ImageCopyJob
 from .images import CACHEABLE, ImageRef, cache_prefix, mirror_repository, mirror_uri, needs_copy
@@ -167,9 +168,7 @@ class EcrMirror(pulumi.ComponentResource):
         args = ARGS.check(name, args)
         super().__init__(f"{PACKAGE}:index:EcrMirror", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions.merge(
-            child, pulumi.ResourceOptions(protect=args.get("protect", False), retain_on_delete=True)
-        )
+        stateful = stateful_options(child, args.get("protect", False))
         env, account, region = args["env"], args["account_id"], args["region"]
         prefix = args.get("prefix", DEFAULT_PREFIX)
         tags = {**args.get("tags", {}), "env": env, "managed-by": "pulumi"}

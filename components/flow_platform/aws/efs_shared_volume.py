@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 from .. import PACKAGE
 from .. import validation as v
 from ..k8s.labels import standard_labels
+from ..k8s.storage import stateful_options
 from .documents import efs_access_point_policy
 
 NFS_PORT = 2049
@@ -181,9 +182,7 @@ class EfsSharedVolume(pulumi.ComponentResource):
         super().__init__(f"{PACKAGE}:index:EfsSharedVolume", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         protect = args.get("protect", False)
-        stateful = pulumi.ResourceOptions.merge(
-            child, pulumi.ResourceOptions(protect=protect, retain_on_delete=True)
-        )
+        stateful = stateful_options(child, protect)
         env, system = args["env"], args["system"]
         namespace, claim_name = args["namespace"], args["claim_name"]
         uid, gid = args.get("uid", DEFAULT_UID), args.get("gid", DEFAULT_GID)

@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
 from .. import validation as v
-from ..k8s.ingress import https_ingress_annotations
+from ..k8s.ingress import https_ingress_annotations, https_ingress_spec
 from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import (
     api_server_egress_spec,
@@ -706,24 +706,13 @@ class EventFlowCluster(pulumi.ComponentResource):
         host = monitor.get("ingress_host")
         if not host:
             return
-        ingress_spec_: Any = {
-            "ingressClassName": monitor.get("ingress_class", DEFAULT_INGRESS_CLASS),
-            "tls": [{"hosts": [host], "secretName": monitor.get("tls_secret", MONITOR_DEFAULT_TLS_SECRET)}],
-            "rules": [
-                {
-                    "host": host,
-                    "http": {
-                        "paths": [
-                            {
-                                "path": "/",
-                                "pathType": "Prefix",
-                                "backend": {"service": {"name": MONITOR_NAME, "port": {"name": "lvweb"}}},
-                            }
-                        ]
-                    },
-                }
-            ],
-        }
+        ingress_spec_ = https_ingress_spec(
+            host,
+            monitor.get("ingress_class", DEFAULT_INGRESS_CLASS),
+            monitor.get("tls_secret", MONITOR_DEFAULT_TLS_SECRET),
+            MONITOR_NAME,
+            "lvweb",
+        )
         k8s.networking.v1.Ingress(
             f"{name}-monitor-ingress",
             metadata={

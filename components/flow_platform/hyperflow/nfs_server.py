@@ -10,7 +10,7 @@ from .. import validation as v
 from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import cidr_peers, ingress_spec, network_policy, ports
 from ..k8s.resources import container_resources
-from ..k8s.storage import volume_claim
+from ..k8s.storage import stateful_options, volume_claim
 from ..k8s.workload import deployment, service, service_port, tcp_probes
 from .labels import SYSTEM
 
@@ -158,9 +158,7 @@ class InClusterNfsServer(pulumi.ComponentResource):
         super().__init__(f"{PACKAGE}:index:InClusterNfsServer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         protect = args.get("protect", False)
-        stateful = pulumi.ResourceOptions.merge(
-            child, pulumi.ResourceOptions(protect=protect, retain_on_delete=True)
-        )
+        stateful = stateful_options(child, protect)
         namespace, env, size = args["namespace"], args["env"], args.get("size", DEFAULT_SIZE)
         uid = args.get("client_uid", DEFAULT_CLIENT_UID)
         gid = args.get("client_gid", DEFAULT_CLIENT_GID)

@@ -1,7 +1,8 @@
-"""HTTPS-only Ingress annotations, one piece for every system that exposes a UI (Partek Flow,
-Flink's REST UI through the operator, EventFlow's monitor)."""
+"""HTTPS-only Ingresses, annotations and a one-Service spec: one piece for every system that
+exposes a UI (Partek Flow, Flink's REST UI through the operator, EventFlow's monitor)."""
 
 from collections.abc import Mapping
+from typing import Any
 
 FORCE_SSL_REDIRECT = "nginx.ingress.kubernetes.io/force-ssl-redirect"
 """ingress-nginx answers plain HTTP with a redirect to HTTPS, whatever serves the certificate."""
@@ -23,3 +24,25 @@ def https_ingress_annotations(
     if cluster_issuer:
         annotations[CLUSTER_ISSUER] = cluster_issuer
     return annotations
+
+
+def https_ingress_spec(host: str, ingress_class: str, tls_secret: str, service: str, port_name: str) -> Any:
+    """One host over TLS, every path to one named port of one Service."""
+    return {
+        "ingressClassName": ingress_class,
+        "tls": [{"hosts": [host], "secretName": tls_secret}],
+        "rules": [
+            {
+                "host": host,
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": service, "port": {"name": port_name}}},
+                        }
+                    ]
+                },
+            }
+        ],
+    }

@@ -8,6 +8,12 @@ import pulumi_kubernetes as k8s
 AccessMode = Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]
 
 
+def stateful_options(opts: pulumi.ResourceOptions, protect: bool) -> pulumi.ResourceOptions:
+    """``opts`` for a resource holding data: ``protect`` when asked (prd), and always
+    ``retain_on_delete``, so removing it from the program leaves the data where it is."""
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=protect, retain_on_delete=True))
+
+
 def volume_claim(
     resource_name: str,
     claim_name: str,
@@ -35,7 +41,5 @@ def volume_claim(
         resource_name,
         metadata=metadata,
         spec=spec,
-        opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(protect=protect, retain_on_delete=True)
-        ),
+        opts=stateful_options(opts, protect),
     )

@@ -8,7 +8,7 @@ import pulumi_kubernetes as k8s
 
 from .. import PACKAGE
 from .. import validation as v
-from ..k8s.ingress import https_ingress_annotations
+from ..k8s.ingress import https_ingress_annotations, https_ingress_spec
 from ..k8s.labels import selector_labels, standard_labels
 from ..k8s.network import (
     ENDPOINT_CHECKS,
@@ -325,10 +325,12 @@ class FlowHeadnode(pulumi.ComponentResource):
                 "labels": labels,
                 "annotations": ingress_annotations(args.get("cluster_issuer")),
             },
-            spec=ingress_spec_for(
+            spec=https_ingress_spec(
                 args["ingress_host"],
                 args.get("ingress_class", DEFAULT_INGRESS_CLASS),
                 args.get("tls_secret", DEFAULT_TLS_SECRET),
+                NAME,
+                "http",
             ),
             opts=child,
         )
@@ -398,25 +400,3 @@ def ingress_annotations(cluster_issuer: str | None) -> dict[str, str]:
             "nginx.ingress.kubernetes.io/proxy-read-timeout": "600",
         },
     )
-
-
-def ingress_spec_for(host: str, ingress_class: str, tls_secret: str) -> Any:
-    """TLS for the host and one rule to the Service's http port."""
-    return {
-        "ingressClassName": ingress_class,
-        "tls": [{"hosts": [host], "secretName": tls_secret}],
-        "rules": [
-            {
-                "host": host,
-                "http": {
-                    "paths": [
-                        {
-                            "path": "/",
-                            "pathType": "Prefix",
-                            "backend": {"service": {"name": NAME, "port": {"name": "http"}}},
-                        }
-                    ]
-                },
-            }
-        ],
-    }

@@ -48,7 +48,7 @@ def _job(job: JobConfig) -> JobSpec:
 
 def deploy(ctx: StackContext, block: FlinkConfig, namespace: str) -> dict[str, Any]:
     """Register the operator (installer only) and the Flink cluster; returns the stack outputs."""
-    env, opts, foundation = ctx.env, ctx.opts, ctx.foundation
+    env, foundation = ctx.env, ctx.foundation
     api = ctx.api_server
     watch_namespaces = list(ctx.operators["flink"])
     operator = block.operator
@@ -77,7 +77,7 @@ def deploy(ctx: StackContext, block: FlinkConfig, namespace: str) -> dict[str, A
         "flink-operator-install",
         operator_args,
         foundation.after_images(
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+            ctx.merged(guardrails),
             "flink-operator",
         ),
     )
@@ -128,7 +128,7 @@ def deploy(ctx: StackContext, block: FlinkConfig, namespace: str) -> dict[str, A
         "flink-cluster",
         args,
         foundation.after_images(
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[flink_operator])),
+            ctx.merged(flink_operator),
             "flink",
         ),
     )

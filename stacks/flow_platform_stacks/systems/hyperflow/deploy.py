@@ -63,7 +63,7 @@ def deploy(ctx: StackContext, block: HyperflowConfig, namespace: str) -> dict[st
                 "protect": ctx.protect,
             },
             foundation.after_images(
-                pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails])),
+                ctx.merged(guardrails),
                 "nfs-server",
             ),
         )

@@ -115,7 +115,7 @@ def deploy(ctx: StackContext, block: PartekConfig, namespace: str) -> dict[str, 
                 "priority_class_name": f"partek-critical-{env}",
             },
             foundation.after_images(
-                pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[guardrails, critical])),
+                ctx.merged(guardrails, critical),
                 "flexlm",
             ),
         )
@@ -198,7 +198,7 @@ def deploy(ctx: StackContext, block: PartekConfig, namespace: str) -> dict[str, 
         "flow-headnode",
         headnode_args,
         foundation.after_images(
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=headnode_depends)),
+            ctx.merged(*headnode_depends),
             "partek-flow",
         ),
     )
@@ -227,7 +227,7 @@ def deploy(ctx: StackContext, block: PartekConfig, namespace: str) -> dict[str, 
             "flow-workers",
             worker_args,
             foundation.after_images(
-                pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[headnode])),
+                ctx.merged(headnode),
                 "partek-flow",
             ),
         )
