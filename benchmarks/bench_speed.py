@@ -78,14 +78,15 @@ def replay_program(registrations: list[Registration], typed: bool = False) -> Ca
     hand-written bare-SDK program would; otherwise through bare ``pulumi.CustomResource``.
     ``tests/test_bench_replay.py`` checks that both register exactly what the program did."""
     classes = {r.type: _typed_class(r.type) for r in registrations if r.custom} if typed else {}
+    # keyword arguments made once, outside the timed program: a hand-written program has them as code
+    kwargs = {r.urn: {_snake(k): v for k, v in r.inputs.items()} for r in registrations} if typed else {}
 
     def custom(reg: Registration, opts: pulumi.ResourceOptions) -> pulumi.Resource:
         cls = classes.get(reg.type)
-        snake = {_snake(k): v for k, v in reg.inputs.items()}
         if cls is not None:
-            return cls(reg.name, opts, **snake)
+            return cls(reg.name, opts, **kwargs[reg.urn])
         if typed and reg.type.startswith("kubernetes:") and set(reg.inputs) <= CUSTOM_RESOURCE_KEYS:
-            return CustomResource(reg.name, opts=opts, **snake)
+            return CustomResource(reg.name, opts=opts, **kwargs[reg.urn])
         return pulumi.CustomResource(reg.type, reg.name, dict(reg.inputs), opts)
 
     def program() -> None:

@@ -280,11 +280,9 @@ def test_engine_role_grants_exactly_the_calls_the_engine_makes(stack: Any, env: 
         "kind": "Role",
         "name": "hyperflow-engine",
     }
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "hyperflow-engine", "namespace": NS[env]}
-    ]
-    # nothing cluster-wide reaches the engine (the stack's ClusterRoleBindings belong to operators)
     engine = {"kind": "ServiceAccount", "name": "hyperflow-engine", "namespace": NS[env]}
+    assert binding["subjects"] == [engine]
+    # nothing cluster-wide reaches the engine (the stack's ClusterRoleBindings belong to operators)
     assert not [b for b in rendered.objects("ClusterRoleBinding") if engine in b.get("subjects", [])]
     pod = _engine(rendered, env)["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "hyperflow-engine"

@@ -358,8 +358,8 @@ def track_event_loops() -> None:
     import asyncio
     import weakref
 
-    if not isinstance(asyncio.get_event_loop_policy(), asyncio.DefaultEventLoopPolicy):
-        return  # someone else's policy (an embedding program): leave it, close what is current
+    if type(asyncio.get_event_loop_policy()) is not asyncio.DefaultEventLoopPolicy:
+        return  # tracking already, or someone else's policy (an embedding program): leave it
 
     class TrackingPolicy(asyncio.DefaultEventLoopPolicy):
         """The default policy, remembering the loops it made (weakly: closed ones may go)."""
@@ -373,8 +373,7 @@ def track_event_loops() -> None:
             self.loops.add(loop)
             return loop
 
-    if not hasattr(asyncio.get_event_loop_policy(), "loops"):
-        asyncio.set_event_loop_policy(TrackingPolicy())
+    asyncio.set_event_loop_policy(TrackingPolicy())
 
 
 def close_event_loops() -> None:
