@@ -276,11 +276,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         the SDK's (tests/test_mock_monitor.py, every resource of every env). The registered state
         (``get_registered_resources``, ``getResource``) is converted when first asked for."""
         urn = self.make_urn(request.parent, request.type, request.name)
+        assert isinstance(self.mocks, FlowMocks)  # _answers_plain
         id_, changes = self.mocks.state_changes(request.type, request.name, _StructInputs(request.object))
         state = struct_pb2.Struct()
         state.CopyFrom(request.object)
         if changes:
-            _ensure_event_loop()
+            _ensure_event_loop()  # type: ignore[no-untyped-call]
             serialized = _sync_await(rpc.serialize_properties(changes, {}))
             for key in changes:
                 if key in serialized.fields:
@@ -299,7 +300,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def get_registered_resources(self) -> dict[str, Any]:
         self._convert_states()
-        return super().get_registered_resources()  # type: ignore[no-untyped-call,no-any-return]
+        return super().get_registered_resources()
 
     def Invoke(self, request: Any) -> Any:
         self._convert_states()
