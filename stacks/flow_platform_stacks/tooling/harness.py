@@ -30,6 +30,7 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 from .. import PROJECT
 from ..errors import SECRET_MASK
 from ..stackfile import load_yaml_file, stack_file_config
+from . import source_positions
 
 COMPUTED = "<computed:{name}.{field}>"
 _SIG = rpc._special_sig_key
@@ -501,7 +502,7 @@ def run_program(
     _open_event_loop()
     monitor = monitor or RecordingMonitor(FlowMocks())
     mocks = monitor.mocks
-    with _isolated_environment():
+    with _isolated_environment(), source_positions.installed():
         settings.ROOT.set(None)
         pulumi.runtime.set_all_config(dict(config), list(secret_keys))
         pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
