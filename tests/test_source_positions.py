@@ -13,6 +13,7 @@ from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime.proto import source_pb2
 
 
+@pytest.mark.fresh_evaluation  # a replay from the session cache would register nothing
 @pytest.mark.parametrize("env", ["dev", "tst", "uat", "prd"])
 def test_the_same_trace_at_every_registration(env: str, monkeypatch: pytest.MonkeyPatch) -> None:
     sdk, real = sdk_resource._get_stack_trace, source_positions.stack_trace
