@@ -255,3 +255,38 @@ def test_a_pack_that_dies_during_the_analysis_is_an_error_not_a_hang(started: li
             streaming.finish(registrations)
         assert time.monotonic() - began < 30
     assert len(started) == 1
+
+
+def test_the_planned_policy_config_is_the_one_the_namespaces_name(env_stack: Stack) -> None:
+    """Decided from the stack file before the evaluation, it is the file the registered namespaces'
+    ``deployment`` label leads to afterwards (how check has always chosen it)."""
+    from flow_platform_stacks.tooling.cli import _environment, _planned_config_file
+    from flow_platform_stacks.tooling.render import StackFiles
+
+    files = StackFiles.locate(env_stack.name, ROOT)
+    environment = _environment(env_stack.registrations)
+    assert environment == env_stack.name
+    assert _planned_config_file(files) == ROOT / "policy" / "config" / f"{environment}.json"
+
+
+def test_a_stack_without_namespaces_is_checked_against_its_own_name_as_before(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], started: list[PackProcess]
+) -> None:
+    """No namespace names the env, so the config is the stack name's (as always): not the file the
+    pack was started with; that pack is stopped and the missing file reported."""
+    stack_file = tmp_path / "Pulumi.bare.yaml"
+    stack_file.write_text(
+        "config:\n"
+        '  pulumi:disable-default-providers: ["*"]\n'
+        "  flow-platform:environment: dev\n"
+        "  flow-platform:kubernetes:\n"
+        "    context: flow-dev\n"
+        "    apiServer: {cidrs: [10.10.0.0/16]}\n"
+        "    podSecurityVersion: v1.32\n"
+    )
+    assert main(["check", str(stack_file), "--project-dir", str(ROOT)]) == 2
+    out, err = capsys.readouterr()
+    missing = ROOT / "policy" / "config" / "bare.json"
+    assert err == f"flow-platform: cannot read policy config {missing}: No such file or directory\n"
+    assert out == ""
+    assert len(started) == 1, "started for dev.json, stopped when the stack named no env"
