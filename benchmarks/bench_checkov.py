@@ -11,11 +11,13 @@ the median of the per-pair ratios (checkov / ours): on a shared, loaded machine 
 anything. Scale 1 is the real command, ``flow-platform check prd``: stack evaluation, the policy
 pack started as the Pulumi CLI starts it, every resource analyzed over gRPC; checkov gets the
 ``*.yaml`` files ``flow-platform render prd`` wrote. At scale N, ours is N evaluations of prd and
-one pack analyzing the N copies (each copy's URNs made distinct), as N stacks checked in one
-process; checkov gets N copies of the manifest files in one directory.
+one pack, started first, analyzing the N copies' resources as they register (each copy's URNs made
+distinct), as N stacks checked in one process the way ``check`` checks one; checkov gets N copies
+of the manifest files in one directory.
 """
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -24,6 +26,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flow_platform_stacks.tooling.harness import Registration
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKOV_VERSION = "3.3.30"
@@ -62,21 +68,27 @@ def manifests(scale: int, into: Path) -> int:
 
 
 def ours_scaled(scale: int) -> None:
-    """The check of ``scale`` prd stacks in one process (the ``--ours`` mode, run as a subprocess)."""
-    from flow_platform_stacks.tooling.policy_check import running_pack
-    from flow_platform_stacks.tooling.render import StackFiles, evaluate
+    """The check of ``scale`` prd stacks in one process (the ``--ours`` mode, run as a subprocess),
+    in ``flow-platform check``'s order and with its settings: the pack started before the
+    evaluations, each resource analyzed as it registers, the stack at the end; no cyclic GC."""
+    gc.disable()
+    from flow_platform_stacks.tooling.policy_check import StreamingAnalysis
+    from flow_platform_stacks.tooling.render import StackFiles, evaluate_with_outputs
 
     files = StackFiles.locate(STACK, ROOT)
-    registrations = []
-    for i in range(scale):
-        for reg in evaluate(files):
-            reg.urn = f"{reg.urn}-copy{i}"
-            registrations.append(reg)
     config = json.loads((ROOT / "policy" / "config" / f"{STACK}.json").read_text())
-    with running_pack(ROOT / "policy") as analyzer:
-        analyzer.configure(config)
-        diagnostics = analyzer.analyze(registrations)
+    registrations = []
+    with StreamingAnalysis(ROOT / "policy", config) as streaming:
+        for i in range(scale):
+
+            def copy(reg: "Registration", suffix: str = f"-copy{i}") -> None:
+                reg.urn += suffix
+                streaming.submit(reg)
+
+            registrations += evaluate_with_outputs(files, None, copy)[0]
+        diagnostics = streaming.finish(registrations)
     print(f"{len(registrations)} resources, {len(diagnostics)} diagnostics")
+    gc.freeze()
 
 
 def _timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:

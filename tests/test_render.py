@@ -278,12 +278,16 @@ def test_check_on_bad_config_or_a_bad_policy_config_exits_2(
 def test_an_internal_error_exits_3_with_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import sys
+
     from flow_platform_stacks.tooling import policy_check
 
-    def crashing(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("the policy pack did not print its port (got '')\nTraceback (most recent...)\n...")
+    def crashing(*args: object, **kwargs: object) -> list[str]:
+        """A pack that dies at start-up with a traceback (the check starts it before evaluating)."""
+        crash = "import sys; sys.stderr.write('Traceback (most recent call last):\\n  ...\\n'); sys.exit(1)"
+        return [sys.executable, "-c", crash]
 
-    monkeypatch.setattr(policy_check, "running_pack", crashing)
+    monkeypatch.setattr(policy_check, "pack_command", crashing)
     assert main(["check", "dev", "--project-dir", str(ROOT)]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err

@@ -91,9 +91,15 @@ def _require_policy_library() -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    """The engine's order: the pack starts with the evaluation and analyzes each resource as it
+    registers (:class:`~.policy_check.StreamingAnalysis`), with the policy config of the env the
+    stack file names; the config actually used is the one of the env the registered namespaces
+    are labelled with (as before), and if that is another file the stack is analyzed again with it."""
     from .policy_check import (
         PROVIDER_EXPANDED,
         UNSEEN_FAILS,
+        PolicyConfigError,
+        StreamingAnalysis,
         group_by_resource,
         pack_python,
         running_pack,
@@ -107,18 +113,40 @@ def _check(args: argparse.Namespace) -> int:
         _require_policy_library()
     if args.policy_config is not None and not Path(args.policy_config).is_file():
         raise UsageError(f"no policy config {args.policy_config}")
-    registrations = evaluate_with_outputs(files, _stack_outputs(args.stack_outputs))[0]
-    environment = _environment(registrations) or files.stack
-    config_file = args.policy_config or root / "policy" / "config" / f"{environment}.json"
-    config = _read_json(Path(config_file), "policy config")
-    if not isinstance(config, dict):
-        raise UsageError(f"policy config {config_file} must hold a JSON object")
-    with running_pack(root / "policy") as analyzer:
+    stack_outputs = _stack_outputs(args.stack_outputs)
+    planned = args.policy_config or _planned_config_file(files)
+    planned_config = _try_policy_config(planned)
+    streaming = None
+    if planned_config is not None:
         try:
-            analyzer.configure(config)
-        except ValueError as error:
-            raise UsageError(f"{config_file}: {error}") from None
-        diagnostics = analyzer.analyze(registrations)
+            streaming = StreamingAnalysis(root / "policy", planned_config)
+        except Exception:  # the pack cannot even start: reported after the evaluation, as always
+            streaming = None
+    try:
+        on_register = streaming.submit if streaming is not None else None
+        registrations = evaluate_with_outputs(files, stack_outputs, on_register)[0]
+        environment = _environment(registrations) or files.stack
+        config_file = args.policy_config or root / "policy" / "config" / f"{environment}.json"
+        if streaming is not None and Path(config_file) == planned:
+            try:
+                diagnostics = streaming.finish(registrations)
+            except PolicyConfigError as error:
+                raise UsageError(f"{config_file}: {error}") from None
+        else:  # not the file the stack file's env names (or unreadable): today's order, sequentially
+            if streaming is not None:
+                streaming.close()
+            config = _read_json(Path(config_file), "policy config")
+            if not isinstance(config, dict):
+                raise UsageError(f"policy config {config_file} must hold a JSON object")
+            with running_pack(root / "policy") as analyzer:
+                try:
+                    analyzer.configure(config)
+                except PolicyConfigError as error:
+                    raise UsageError(f"{config_file}: {error}") from None
+                diagnostics = analyzer.analyze(registrations)
+    finally:
+        if streaming is not None:
+            streaming.close()
     mandatory = [d for d in diagnostics if d.level == "mandatory"]
     for urn, items in group_by_resource(diagnostics).items():
         print(urn)
@@ -221,6 +249,35 @@ def _nfr(args: argparse.Namespace) -> int:
     print(report(files.stack, block.ulimit_threshold, results))
     met = all(r.restarts_met and r.ulimit_met for r in results)
     return EXIT_OK if met else EXIT_VIOLATIONS
+
+
+def _planned_config_file(files: "StackFiles") -> Path | None:
+    """``policy/config/<env>.json`` of the env the stack file names, known before the evaluation.
+
+    It is the file :func:`_environment` leads to whenever the stack registers a namespace (every
+    namespace is labelled with the validated ``environment``); ``_check`` compares the two after
+    the evaluation. None when the stack file names no env (the evaluation reports why).
+    """
+    from .. import PROJECT
+    from .harness import read_stack_file
+
+    config, _ = read_stack_file(files.stack_file, files.project_file)
+    environment = config.get(f"{PROJECT}:environment")
+    if not environment or "/" in environment or environment.startswith("."):
+        return None
+    return files.project_file.parent / "policy" / "config" / f"{environment}.json"
+
+
+def _try_policy_config(path: Path | None) -> dict[str, Any] | None:
+    """The policy config at ``path`` if it reads as a JSON object; its errors are reported after
+    the evaluation, in the order they always were, by ``_check``'s sequential path."""
+    if path is None:
+        return None
+    try:
+        config = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return config if isinstance(config, dict) else None
 
 
 def _environment(registrations: list[Any]) -> str | None:

@@ -234,11 +234,19 @@ class FlowMocks(pulumi_mocks.Mocks):
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A mock monitor that keeps the full RegisterResource request of every resource."""
+    """A mock monitor that keeps the full RegisterResource request of every resource.
 
-    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+    ``on_register`` is called with each registration as it arrives, as the engine hands each
+    resource to the analyzers during a deployment (``flow-platform check`` streams them to the
+    policy pack); it runs on the SDK's RPC threads and must be quick and thread-safe.
+    """
+
+    def __init__(
+        self, mocks: pulumi_mocks.Mocks, on_register: Callable[[Registration], None] | None = None
+    ) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.on_register = on_register
         self.outputs: dict[str, dict[str, Any]] = {}
         self._unconverted: dict[str, struct_pb2.Struct] = {}
 
@@ -265,7 +273,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         else:
             response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            self.registrations.append(_registration(response.urn, request))
+            registration = _registration(response.urn, request)
+            self.registrations.append(registration)
+            if self.on_register is not None:
+                self.on_register(registration)
         return response
 
     def _register_plain(self, request: Any) -> Any:

@@ -6,15 +6,20 @@ directory, with ``PULUMI_PROJECT``, ``PULUMI_STACK``, ``PULUMI_DRY_RUN``, ``PULU
 ``PULUMI_CONFIG`` set; ``virtualenv`` comes from ``PulumiPolicy.yaml``. The pack prints the port it
 serves the ``pulumirpc.Analyzer`` protocol on, is configured with an environment's policy config,
 receives each resource (``Analyze``) and then the whole stack (``AnalyzeStack``).
+
+The engine starts the analyzers with the deployment and analyzes each resource as its registration
+arrives (pulumi/pulumi ``pkg/resource/deploy/step_generator.go`` ``generateSteps``), then the whole
+stack at its end: :class:`StreamingAnalysis` does the same beside the offline evaluation.
 """
 
-import json
 import os
+import queue
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,9 +61,19 @@ class Diagnostic:
     urn: str
 
 
-def _struct(data: Any) -> struct_pb2.Struct:
+class PolicyConfigError(ValueError):
+    """A policy config the pack cannot take (it names policies the pack does not have)."""
+
+
+def _struct(data: dict[str, Any]) -> struct_pb2.Struct:
+    """JSON data (a registration's inputs, a policy's config) as the wire's Struct.
+
+    ``Struct.update`` takes the JSON types as they are (numbers become doubles, as a JSON round
+    trip would make them): tests/test_policy_check_stream.py checks the bytes equal the round
+    trip's for every resource of every env.
+    """
     struct = struct_pb2.Struct()
-    struct.update(json.loads(json.dumps(data)))
+    struct.update(data)
     return struct
 
 
@@ -96,7 +111,7 @@ class Analyzer:
     def configure(self, config: dict[str, Any]) -> None:
         unknown = sorted(set(config) - set(self.policy_names) - {"all"})
         if unknown:
-            raise ValueError(f"policy config names unknown policies: {', '.join(unknown)}")
+            raise PolicyConfigError(f"policy config names unknown policies: {', '.join(unknown)}")
         self.stub.Configure(policy_config_request(config, self.policy_names))
 
     def analyze(self, registrations: list[Registration]) -> list[Diagnostic]:
@@ -114,16 +129,27 @@ class Analyzer:
         """Analyze ``resources`` with the given wire properties (tests put unknowns into them)."""
         diagnostics: list[Diagnostic] = []
         for reg in resources:
-            response = self.stub.Analyze(
-                analyzer_pb2.AnalyzeRequest(
-                    type=reg.type,
-                    properties=properties[reg.urn],
-                    urn=reg.urn,
-                    name=reg.name,
-                    options=analyzer_pb2.AnalyzerResourceOptions(protect=bool(reg.options.get("protect"))),
-                )
+            diagnostics.extend(self.analyze_resource(reg, properties[reg.urn]))
+        diagnostics.extend(self.analyze_stack(resources, properties))
+        return diagnostics
+
+    def analyze_resource(self, reg: Registration, properties: struct_pb2.Struct) -> list[Diagnostic]:
+        """One ``Analyze``: what the engine sends when the resource's registration arrives."""
+        response = self.stub.Analyze(
+            analyzer_pb2.AnalyzeRequest(
+                type=reg.type,
+                properties=properties,
+                urn=reg.urn,
+                name=reg.name,
+                options=analyzer_pb2.AnalyzerResourceOptions(protect=bool(reg.options.get("protect"))),
             )
-            diagnostics.extend(_diagnostics(response, reg.urn))
+        )
+        return _diagnostics(response, reg.urn)
+
+    def analyze_stack(
+        self, resources: list[Registration], properties: dict[str, struct_pb2.Struct]
+    ) -> list[Diagnostic]:
+        """``AnalyzeStack`` with every resource of the deployment."""
         stack = analyzer_pb2.AnalyzeStackRequest(
             resources=[
                 analyzer_pb2.AnalyzerResource(
@@ -142,8 +168,7 @@ class Analyzer:
                 for r in resources
             ]
         )
-        diagnostics.extend(_diagnostics(self.stub.AnalyzeStack(stack), ""))
-        return diagnostics
+        return _diagnostics(self.stub.AnalyzeStack(stack), "")
 
 
 def _diagnostics(response: Any, urn: str) -> list[Diagnostic]:
@@ -184,11 +209,14 @@ class PackProcess:
     process: "subprocess.Popen[str]"
 
 
-@contextmanager
-def running_pack(
+class PackCancelled(Exception):
+    """The check stopped waiting for the pack (the evaluation failed first)."""
+
+
+def start_pack(
     pack_dir: Path, python: str | Path | None = None, stack: str = "offline", project: str = "flow-platform"
-) -> Iterator[Analyzer]:
-    """Start the pack as the CLI does and connect to the port it prints.
+) -> PackProcess:
+    """Start the pack as the CLI does, without waiting for it (:func:`connected` waits).
 
     The interpreter is the pack's own virtualenv (created by ``pulumi install`` in the pack's
     directory, or ``python -m venv policy/venv && policy/venv/bin/pip install -r policy/requirements.txt``)
@@ -210,36 +238,181 @@ def running_pack(
     process = subprocess.Popen(
         command, cwd=pack_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
+    return PackProcess(command, process)
+
+
+def stop_pack(pack: PackProcess) -> None:
+    """Stop the pack process (as the CLI does when the deployment ends) and reap it."""
+    pack.process.terminate()
     try:
-        port = _read_port(process)
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        grpc.channel_ready_future(channel).result(timeout=START_TIMEOUT)
-        try:
-            analyzer = Analyzer(analyzer_pb2_grpc.AnalyzerStub(channel))
-            analyzer.process = PackProcess(command, process)
-            yield analyzer
-        finally:
-            channel.close()
+        pack.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pack.process.kill()
+        pack.process.wait()
+
+
+@contextmanager
+def connected(pack: PackProcess, cancelled: threading.Event | None = None) -> Iterator[Analyzer]:
+    """Connect to a started pack once it prints its port (waiting at most START_TIMEOUT)."""
+    port = _read_port(pack.process)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        _wait_ready(channel, pack.process, port, cancelled)
+        analyzer = Analyzer(analyzer_pb2_grpc.AnalyzerStub(channel))
+        analyzer.process = pack
+        yield analyzer
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        channel.close()
+
+
+@contextmanager
+def running_pack(
+    pack_dir: Path, python: str | Path | None = None, stack: str = "offline", project: str = "flow-platform"
+) -> Iterator[Analyzer]:
+    """Start the pack as the CLI does and connect to the port it prints (see :func:`start_pack`)."""
+    pack = start_pack(pack_dir, python, stack, project)
+    try:
+        with connected(pack) as analyzer:
+            yield analyzer
+    finally:
+        stop_pack(pack)
 
 
 def _read_port(process: subprocess.Popen[str]) -> int:
     result: list[str] = []
     reader = threading.Thread(
-        target=lambda: result.append(process.stdout.readline() if process.stdout else "")
+        target=lambda: result.append(process.stdout.readline() if process.stdout else ""), daemon=True
     )
     reader.start()
     reader.join(START_TIMEOUT)
     line = result[0].strip() if result else ""
     if not line.isdigit():
+        if result and not result[0]:  # end of output: the pack is exiting, say why
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=5)
         stderr = process.stderr.read() if process.poll() is not None and process.stderr else ""
         raise RuntimeError(f"the policy pack did not print its port (got {line!r}); {stderr[-2000:]}")
     return int(line)
+
+
+def _wait_ready(
+    channel: grpc.Channel, process: "subprocess.Popen[str]", port: int, cancelled: threading.Event | None
+) -> None:
+    """Wait for the channel, at most START_TIMEOUT, and no longer than the pack lives."""
+    future = grpc.channel_ready_future(channel)
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while True:
+            try:
+                future.result(timeout=0.05)
+                return
+            except grpc.FutureTimeoutError:
+                if cancelled is not None and cancelled.is_set():
+                    raise PackCancelled() from None
+                if process.poll() is not None:
+                    stderr = process.stderr.read() if process.stderr else ""
+                    raise RuntimeError(
+                        f"the policy pack exited ({process.returncode}) before it took connections on"
+                        f" port {port}; {stderr[-2000:]}"
+                    ) from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the policy pack took no connection on port {port} within {START_TIMEOUT:.0f} s"
+                    ) from None
+    finally:
+        future.cancel()
+
+
+_DONE = object()
+
+
+class StreamingAnalysis:
+    """The engine's side of a deployment's policy analysis, beside the program's evaluation.
+
+    The pack process starts at once (no waiting for its port); a worker thread connects when it
+    is ready, configures it, and sends ``Analyze`` for each registration :meth:`submit` hands it
+    (the recording monitor's ``on_register``) while the program is still registering.
+    :meth:`finish` analyzes what was not streamed (an evaluation replayed from a cache registers
+    nothing), then ``AnalyzeStack`` with every resource, and gives the diagnostics or raises the
+    worker's error. :meth:`close` (always call it; ``with`` does) stops the pack and the worker.
+    """
+
+    def __init__(
+        self,
+        pack_dir: Path,
+        config: dict[str, Any],
+        python: str | Path | None = None,
+        stack: str = "offline",
+        project: str = "flow-platform",
+    ) -> None:
+        self.config = config
+        self.diagnostics: list[Diagnostic] = []
+        self.connected = threading.Event()
+        """Set once the worker has connected to the pack and configured it."""
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._final: list[Registration] | None = None
+        self._cancelled = threading.Event()
+        self._error: BaseException | None = None
+        self.pack = start_pack(pack_dir, python, stack, project)
+        try:
+            self._worker = threading.Thread(target=self._work, name="policy-pack", daemon=True)
+            self._worker.start()
+        except BaseException:
+            stop_pack(self.pack)
+            raise
+
+    def __enter__(self) -> "StreamingAnalysis":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def submit(self, registration: Registration) -> None:
+        """A resource's registration arrived: analyze it (thread-safe, never blocks)."""
+        self._queue.put(registration)
+
+    def finish(self, registrations: list[Registration]) -> list[Diagnostic]:
+        """The program is done: every resource (``registrations``) analyzed, then the stack.
+
+        Raises :class:`PolicyConfigError` for a config the pack refuses, or the pack's failure.
+        """
+        self._final = list(registrations)
+        self._queue.put(_DONE)
+        self._worker.join()
+        if self._error is not None:
+            raise self._error
+        return self.diagnostics
+
+    def close(self) -> None:
+        """Stop the worker and the pack (the worker's blocking calls fail once the pack is gone)."""
+        self._cancelled.set()
+        self._queue.put(_DONE)
+        if self.pack.process.poll() is None:
+            stop_pack(self.pack)
+        self._worker.join()
+
+    def _work(self) -> None:
+        try:
+            with connected(self.pack, self._cancelled) as analyzer:
+                analyzer.configure(self.config)
+                self.connected.set()
+                properties: dict[str, struct_pb2.Struct] = {}
+                while not self._cancelled.is_set():
+                    item = self._queue.get()
+                    if item is _DONE:
+                        break
+                    properties[item.urn] = wire = _struct(item.inputs)
+                    self.diagnostics.extend(analyzer.analyze_resource(item, wire))
+                final = self._final
+                if final is None or self._cancelled.is_set():
+                    return
+                for reg in final:
+                    if reg.urn not in properties:
+                        properties[reg.urn] = wire = _struct(reg.inputs)
+                        self.diagnostics.extend(analyzer.analyze_resource(reg, wire))
+                self.diagnostics.extend(analyzer.analyze_stack(final, properties))
+        except BaseException as error:  # handed to finish(), in the main thread
+            self._error = error
 
 
 def group_by_resource(diagnostics: Iterable[Diagnostic]) -> dict[str, list[Diagnostic]]:

@@ -5,7 +5,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,20 +69,27 @@ def evaluate(files: StackFiles, stack_outputs: dict[str, dict[str, Any]] | None 
 
 
 def evaluate_with_outputs(
-    files: StackFiles, stack_outputs: dict[str, dict[str, Any]] | None = None
+    files: StackFiles,
+    stack_outputs: dict[str, dict[str, Any]] | None = None,
+    on_register: Callable[[Registration], None] | None = None,
 ) -> tuple[list[Registration], dict[str, Any]]:
     """:func:`evaluate`, plus the stack outputs the program exported."""
-    registrations, outputs, _ = evaluate_with_stand_ins(files, stack_outputs)
+    registrations, outputs, _ = evaluate_with_stand_ins(files, stack_outputs, on_register)
     return registrations, outputs
 
 
 def evaluate_with_stand_ins(
-    files: StackFiles, stack_outputs: dict[str, dict[str, Any]] | None = None
+    files: StackFiles,
+    stack_outputs: dict[str, dict[str, Any]] | None = None,
+    on_register: Callable[[Registration], None] | None = None,
 ) -> tuple[list[Registration], dict[str, Any], list[str]]:
-    """:func:`evaluate_with_outputs`, plus the lookup answers that came from stand-ins."""
+    """:func:`evaluate_with_outputs`, plus the lookup answers that came from stand-ins.
+
+    ``on_register`` sees each registration as it arrives (:class:`RecordingMonitor`).
+    """
     config, secret_keys = read_stack_file(files.stack_file, files.project_file)
     mocks = FlowMocks(stack_outputs)
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, on_register)
     registrations = run_program(
         files.stack, config, secret_keys, monitor=monitor, project_dir=files.project_file.parent
     )
