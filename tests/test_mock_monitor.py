@@ -14,9 +14,12 @@ from flow_platform_stacks.tooling.harness import (
     FlowMocks,
     RecordingMonitor,
     _answers_plain,
+    _plain,
+    is_plain_data,
+    plain_struct,
     run_program,
 )
-from google.protobuf import struct_pb2
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import resource_pb2
@@ -37,9 +40,14 @@ class ComparingMonitor(RecordingMonitor):
         super().__init__(FlowMocks())
         self.reference = SdkAnswers(FlowMocks())
         self.answers: list[tuple[str, bool, Any, Any]] = []
+        self.conversions = 0
 
     def RegisterResource(self, request: Any) -> Any:
-        plain = _answers_plain(self.mocks, request)
+        plain = is_plain_data(request.object) and _answers_plain(self.mocks, request)
+        if is_plain_data(request.object):
+            self.conversions += 1
+            # the registration's inputs: the fast conversion is the general one's result
+            assert plain_struct(request.object) == _plain(json_format.MessageToDict(request.object))
         ours = super().RegisterResource(request)
         theirs = self.reference.RegisterResource(request)  # type: ignore[no-untyped-call]
         self.answers.append((request.type, plain, ours, theirs))
@@ -62,6 +70,7 @@ def test_every_answer_is_the_sdk_mock_monitors_answer(env: str) -> None:
     assert sum(t != "pulumi:pulumi:Stack" for t, *_ in monitor.answers) == len(monitor.registrations)
     for type_, _, ours, theirs in monitor.answers:
         assert _wire(ours) == _wire(theirs), type_
+    assert monitor.conversions > len(monitor.registrations) / 2
     plain = {type_ for type_, is_plain, _, _ in monitor.answers if is_plain}
     assert "kubernetes:apps/v1:Deployment" in plain
     if env == "prd":  # the large ones the shortcut is for
@@ -80,13 +89,20 @@ def _request(fields: dict[str, Any], type_: str = "kubernetes:core/v1:ConfigMap"
 
 def test_only_plain_data_takes_the_shortcut() -> None:
     mocks = FlowMocks()
-    assert _answers_plain(mocks, _request({"data": {"a": "b"}, "metadata": {"name": "x"}}))
+    assert is_plain_data(
+        _request({"data": {"a": "b"}, "metadata": {"name": "x"}, "n": [1, 2.5, True]}).object
+    )
     secret = {rpc._special_sig_key: rpc._special_secret_sig, "value": "s"}
-    assert not _answers_plain(mocks, _request({"data": {"a": secret}}))
-    assert not _answers_plain(mocks, _request({"data": {"a": rpc.UNKNOWN}}))
+    assert not is_plain_data(_request({"data": {"a": secret}}).object)
+    assert not is_plain_data(_request({"data": {"a": rpc.UNKNOWN}}).object)
     # the SDK drops a null struct member on its round trip: not plain
-    assert not _answers_plain(mocks, _request({"metadata": {"annotations": None}}))
+    assert not is_plain_data(_request({"metadata": {"annotations": None}}).object)
+    assert _answers_plain(mocks, _request({"data": {"a": "b"}}))
     assert not _answers_plain(mocks, _request({"name": "x"}, type_="pulumi:pulumi:StackReference"))
+    plain = _request({"b": {"z": 1.0, "a": [2.5, "s", False]}, "a": 3}).object
+    assert list(plain_struct(plain)) == ["a", "b"]
+    assert plain_struct(plain) == {"a": 3, "b": {"a": [2.5, "s", False], "z": 1}}
+    assert plain_struct(plain) == _plain(json_format.MessageToDict(plain))
 
     class OwnState(FlowMocks):
         def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:

@@ -268,12 +268,13 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return {}
 
     def RegisterResource(self, request: Any) -> Any:
-        if _answers_plain(self.mocks, request):
+        plain = is_plain_data(request.object)
+        if plain and _answers_plain(self.mocks, request):
             response = self._register_plain(request)
         else:
             response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            registration = _registration(response.urn, request)
+            registration = _registration(response.urn, request, plain)
             self.registrations.append(registration)
             if self.on_register is not None:
                 self.on_register(registration)
@@ -330,12 +331,37 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 _NOT_PLAIN = (_SIG.encode(), rpc.UNKNOWN.encode(), b"\x08\x00")
 
 
-def _answers_plain(mocks: pulumi_mocks.Mocks, request: Any) -> bool:
-    """Whether the recording monitor may answer ``request`` without the SDK's round trip."""
-    if type(mocks).new_resource is not FlowMocks.new_resource or request.type.startswith("pulumi:pulumi:"):
-        return False
-    raw = request.object.SerializeToString()
+def is_plain_data(struct: struct_pb2.Struct) -> bool:
+    """Whether ``struct`` holds only plain data (no secrets, unknowns, references, assets, nulls)."""
+    raw = struct.SerializeToString()
     return not any(marker in raw for marker in _NOT_PLAIN)
+
+
+def _answers_plain(mocks: pulumi_mocks.Mocks, request: Any) -> bool:
+    """Whether the recording monitor may answer a plain-data ``request`` without the SDK's round trip."""
+    return type(mocks).new_resource is FlowMocks.new_resource and not request.type.startswith(
+        "pulumi:pulumi:"
+    )
+
+
+def plain_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """``_plain(MessageToDict(struct))`` for a plain-data Struct (:func:`is_plain_data`), 2x faster:
+    numbers that are whole become ints, keys sorted (tests/test_mock_monitor.py compares both)."""
+    return {key: _plain_value(value) for key, value in sorted(struct.fields.items())}
+
+
+def _plain_value(value: Any) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "number_value":
+        number = value.number_value
+        return int(number) if number.is_integer() else number
+    if kind == "struct_value":
+        return plain_struct(value.struct_value)
+    if kind == "list_value":
+        return [_plain_value(v) for v in value.list_value.values]
+    return value.bool_value
 
 
 class _StructInputs(Mapping[str, Any]):
@@ -357,8 +383,9 @@ class _StructInputs(Mapping[str, Any]):
         return len(self._struct.fields)
 
 
-def _registration(urn: str, request: Any) -> Registration:
-    inputs = _plain(json_format.MessageToDict(request.object))
+def _registration(urn: str, request: Any, plain: bool = False) -> Registration:
+    """``plain``: the request's inputs are plain data (:func:`is_plain_data`)."""
+    inputs = plain_struct(request.object) if plain else _plain(json_format.MessageToDict(request.object))
     if request.type == "kubernetes:core/v1:Secret":
         inputs = typed_secret_placeholders(inputs)
     options: dict[str, Any] = {
