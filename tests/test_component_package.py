@@ -136,7 +136,8 @@ def test_the_committed_parsed_crds_are_the_vendored_yaml(chart: tuple[Path, str]
     chart_dir, pattern = chart
     committed = (chart_dir / PARSED_CRDS).read_text()
     fresh = parsed_crds_text(chart_dir, pattern)  # the YAML files parsed now (libyaml)
-    assert committed == fresh, f"{chart_dir / PARSED_CRDS} is stale: run python -m flow_platform.provider write"
+    stale = f"{chart_dir / PARSED_CRDS} is stale: run python -m flow_platform.provider write"
+    assert committed == fresh, stale
     from_yaml = sorted(json.loads(fresh).values(), key=lambda d: d["metadata"]["name"])
     loaded = load_crds(chart_dir, pattern)
     assert len(loaded) == len(from_yaml) >= 3
