@@ -6,9 +6,11 @@ import json
 import pkgutil
 import re
 import select
+import shutil
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import flow_platform
@@ -20,6 +22,7 @@ import yaml
 from component_args import MINIMAL
 from conftest import DATA, ROOT
 from flow_platform import provider
+from flow_platform.k8s.chart import PARSED_CRDS, load_crds, parsed_crds_text
 from flow_platform.reference import markdown, split_default
 from flow_platform_stacks.tooling.harness import run_program
 from google.protobuf import empty_pb2
@@ -126,6 +129,30 @@ def test_the_committed_reference_docs_are_current() -> None:
     assert committed == markdown(_schema()), (
         "docs/components.md is stale: run `python -m flow_platform.provider write`"
     )
+
+
+@pytest.mark.parametrize("chart", provider.vendored_charts(), ids=lambda c: c[0].parent.name)
+def test_the_committed_parsed_crds_are_the_vendored_yaml(chart: tuple[Path, str]) -> None:
+    chart_dir, pattern = chart
+    committed = (chart_dir / PARSED_CRDS).read_text()
+    assert committed == parsed_crds_text(chart_dir, pattern), (
+        f"{chart_dir / PARSED_CRDS} is stale: run `python -m flow_platform.provider write`"
+    )
+    from_yaml = [yaml.safe_load(p.read_text()) for p in sorted((chart_dir / "crds").glob(pattern))]
+    from_yaml.sort(key=lambda d: d["metadata"]["name"])
+    loaded = load_crds(chart_dir, pattern)
+    assert len(loaded) == len(from_yaml) >= 3
+    # the same documents, keys in the same order
+    assert json.dumps(list(loaded)) == json.dumps(from_yaml)
+
+
+def test_a_crd_file_missing_from_crds_json_is_an_error(tmp_path: Path) -> None:
+    chart_dir, pattern = provider.vendored_charts()[0]
+    shutil.copytree(chart_dir / "crds", tmp_path / "crds")
+    shutil.copy(chart_dir / PARSED_CRDS, tmp_path / PARSED_CRDS)
+    (tmp_path / "crds" / f"extra{pattern.removeprefix('*')}").write_text("kind: CustomResourceDefinition\n")
+    with pytest.raises(RuntimeError, match=re.escape("python -m flow_platform.provider write")):
+        load_crds(tmp_path, pattern)
 
 
 def test_the_reference_shows_every_component_input_and_output() -> None:

@@ -89,8 +89,18 @@ def schema_file_text(schema_json: str | None = None) -> str:
     return json.dumps(json.loads(schema_json or schema()), indent=2, sort_keys=True) + "\n"
 
 
+def vendored_charts() -> list[tuple[Path, str]]:
+    """The vendored charts with CRDs: chart directory and the pattern of its ``crds/`` files."""
+    from .flink import operator_chart
+    from .openflow import spark_operator_chart
+
+    return [(m.CHART_DIR, m.CRD_FILES) for m in (operator_chart, spark_operator_chart)]
+
+
 def write(root: Path) -> list[Path]:
-    """Regenerate ``schema.json`` and ``docs/components.md`` under ``root``."""
+    """Regenerate ``schema.json`` and ``docs/components.md`` under ``root``, and each vendored
+    chart's ``crds.json`` (in the package)."""
+    from .k8s.chart import PARSED_CRDS, parsed_crds_text
     from .reference import markdown
 
     schema_json = schema()
@@ -98,6 +108,8 @@ def write(root: Path) -> list[Path]:
         root / SCHEMA_FILE: schema_file_text(schema_json),
         root / DOCS_FILE: markdown(json.loads(schema_json)),
     }
+    for chart_dir, pattern in vendored_charts():
+        outputs[chart_dir / PARSED_CRDS] = parsed_crds_text(chart_dir, pattern)
     for path, text in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -121,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("schema", help="print the package schema (what GetSchema returns)")
     sub.add_parser("docs", help="print docs/components.md")
-    write_parser = sub.add_parser("write", help="regenerate schema.json and docs/components.md")
+    write_parser = sub.add_parser(
+        "write", help="regenerate schema.json, docs/components.md and the vendored charts' crds.json"
+    )
     write_parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root (default: .)")
     options = parser.parse_args(args)
     if options.command == "schema":

@@ -13,9 +13,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..k8s.chart import chart_text, chart_yaml, load_documents, merge_values, unknown_value_keys
+from ..k8s.chart import chart_text, chart_yaml, load_crds, merge_values, unknown_value_keys
 
 CHART_DIR = Path(__file__).parent / "chart"
+CRD_FILES = "*.yml"  # crds/ file names (read through crds.json: k8s.chart.load_crds)
 CHART_NAME = "flink-kubernetes-operator"
 WEBHOOK_PORT = 9443
 
@@ -55,7 +56,7 @@ def default_values() -> dict[str, Any]:
 @cache
 def crd_documents() -> tuple[dict[str, Any], ...]:
     """The chart's CRDs, as shipped (``crds/*.yml``), sorted by name. Parsed once; do not mutate."""
-    return load_documents(sorted((CHART_DIR / "crds").glob("*.yml")))
+    return load_crds(CHART_DIR, CRD_FILES)
 
 
 FREE_FORM = {

@@ -13,9 +13,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..k8s.chart import chart_yaml, load_documents, merge_values, unknown_value_keys
+from ..k8s.chart import chart_yaml, load_crds, merge_values, unknown_value_keys
 
 CHART_DIR = Path(__file__).parent / "chart"
+CRD_FILES = "*.yaml"  # crds/ file names (read through crds.json: k8s.chart.load_crds)
 CHART_NAME = "spark-operator"
 CONTROLLER_CONTAINER = "spark-operator-controller"
 HEALTH_PORT = 8081
@@ -66,7 +67,7 @@ def crd_documents() -> tuple[dict[str, Any], ...]:
 
     All three are needed: the 2.5.2 controller starts a SparkConnect reconciler unconditionally
     (cmd/operator/controller/start.go), so it cannot start without that CRD either."""
-    return load_documents(sorted((CHART_DIR / "crds").glob("*.yaml")))
+    return load_crds(CHART_DIR, CRD_FILES)
 
 
 def unknown_keys(override: dict[str, Any]) -> list[str]:

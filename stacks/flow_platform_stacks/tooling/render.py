@@ -189,6 +189,18 @@ def _owned(out: Path) -> bool:
     return True
 
 
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """libyaml's emitter (the pure-Python one was most of a render's time), and multi-line strings
+    (scripts, config files in ConfigMaps) as literal blocks, readable as the files they are."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def _render_files(
     registrations: list[Registration], outputs: dict[str, Any] | None, stand_ins: Sequence[str] = ()
 ) -> dict[str, str]:
@@ -199,7 +211,7 @@ def _render_files(
         by_file.setdefault(_file_for(obj), []).append(obj)
     for filename, objs in sorted(by_file.items()):
         objs.sort(key=_sort_key)
-        files[filename] = yaml.safe_dump_all(objs, sort_keys=True, default_flow_style=False)
+        files[filename] = yaml.dump_all(objs, Dumper=_Dumper, sort_keys=True, default_flow_style=False)
     resources = [r.as_json() for r in registrations]
     files[RESOURCES_FILE] = json.dumps(resources, indent=2, sort_keys=True) + "\n"
     files[AWS_FILE] = _aws_summary(registrations, stand_ins)
