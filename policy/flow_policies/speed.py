@@ -271,15 +271,6 @@ def _special(struct: Any) -> Any:
     from google.protobuf import json_format
     from pulumi_policy.deserialize import _deserialize_property
 
-    return _plain(_deserialize_property(json_format.MessageToDict(struct)))
+    from .pack import _raw  # plain data with unknowns as UNKNOWN (pack imports this module)
 
-
-def _plain(data: Any) -> Any:
-    kind = type(data)
-    if kind is dict:
-        return {k: _plain(v) for k, v in data.items()}
-    if kind is list:
-        return [_plain(v) for v in data]
-    if kind is str and data in UNKNOWN_SENTINELS:
-        return UNKNOWN
-    return data
+    return _raw(_deserialize_property(json_format.MessageToDict(struct)))
